@@ -1,0 +1,12 @@
+DROP TABLE transactions;
+DROP FUNCTION transactions_append_only();
+DROP TABLE approval_actions;
+DROP TABLE weigh_in_drafts;
+DROP TABLE surplus;
+DROP TABLE stock;
+DROP TABLE batches;
+DROP TABLE article_aliases;
+DROP TABLE articles;
+DROP TABLE locations;
+DROP TABLE refresh_tokens;
+DROP TABLE users;

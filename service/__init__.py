@@ -1,0 +1,3 @@
+"""Weigh-in Service: stock, drafts and approvals for a paint-shop warehouse."""
+
+__version__ = "0.1.0"

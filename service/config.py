@@ -1,0 +1,131 @@
+"""Configuration: read once from the environment, validated, immutable."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PGDATA_DIR = PROJECT_ROOT / ".pgdata"
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message is the one line shown at start."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 5001
+    web_concurrency: int = 2
+    threads: int = 4
+    db_pool_size: int = 4
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    refresh_token_rotation: str = "reuse"
+    rate_limit_storage_uri: str = ""
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    default_location_code: str = "13"
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    statement_timeout_ms: int = 10_000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+
+        def text(name: str, default: str) -> str:
+            return env.get(name, "").strip() or default
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+            return value
+
+        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            value = text(name, default)
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+            return value
+
+        mode = choice("ENV", "development", ("development", "production", "test"))
+        database_url = text("DATABASE_URL", "")
+        if not database_url:
+            raise ConfigError("DATABASE_URL is not set (make run starts an embedded PostgreSQL for you)")
+        if not database_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+
+        secret = env.get("JWT_SECRET", "")
+        if mode == "production" and len(secret.encode()) < 32:
+            raise ConfigError("JWT_SECRET must be set and at least 32 bytes long when ENV=production")
+        if secret and len(secret.encode()) < 32:
+            raise ConfigError("JWT_SECRET must be at least 32 bytes long")
+        if not secret:
+            secret = _development_secret()
+
+        proxies = []
+        for cidr in filter(None, (p.strip() for p in env.get("TRUSTED_PROXIES", "").split(","))):
+            try:
+                proxies.append(ipaddress.ip_network(cidr, strict=False))
+            except ValueError:
+                raise ConfigError(f"TRUSTED_PROXIES has an invalid network: {cidr!r}") from None
+
+        web_concurrency = integer("WEB_CONCURRENCY", 2, 1, 64)
+        threads = integer("THREADS", 4, 1, 64)
+        return cls(
+            database_url=database_url,
+            env=mode,
+            host=text("HOST", "127.0.0.1"),
+            port=integer("PORT", 5001, 1, 65535),
+            web_concurrency=web_concurrency,
+            threads=threads,
+            db_pool_size=integer("DB_POOL_SIZE", threads, 1, 200),
+            jwt_secret=secret,
+            access_token_minutes=integer("ACCESS_TOKEN_MINUTES", 15, 1, 24 * 60),
+            refresh_token_days=integer("REFRESH_TOKEN_DAYS", 7, 1, 365),
+            refresh_token_rotation=choice("REFRESH_TOKEN_ROTATION", "reuse", ("reuse", "strict")),
+            rate_limit_storage_uri=text("RATE_LIMIT_STORAGE_URI", ""),
+            trusted_proxies=tuple(proxies),
+            cors_origins=tuple(filter(None, (o.strip() for o in env.get("CORS_ORIGINS", "").split(",")))),
+            default_location_code=text("DEFAULT_LOCATION_CODE", "13"),
+            max_body_bytes=integer("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            log_level=choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            statement_timeout_ms=integer("STATEMENT_TIMEOUT_MS", 10_000, 100, 600_000),
+        )
+
+
+def _development_secret() -> str:
+    """A random signing key kept beside the embedded cluster, so tokens survive a restart.
+
+    Created with an atomic link, so workers that start together agree on one key.
+    """
+    path = PGDATA_DIR / "jwt_secret"
+    try:
+        PGDATA_DIR.mkdir(exist_ok=True)
+        if not path.exists():
+            tmp = path.with_name(f"jwt_secret.{os.getpid()}")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+    except OSError:
+        return secrets.token_urlsafe(48)

@@ -1,0 +1,114 @@
+"""Connections and transactions: the per-worker pool, `transaction()`, the SERIALIZABLE retry loop,
+and the named statements loaded from `sql/*.sql`. No other module opens connections or catches
+serialization failures."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from .config import PROJECT_ROOT
+from .errors import Busy
+
+log = logging.getLogger("weighin.db")
+T = TypeVar("T")
+
+SQL_DIR = PROJECT_ROOT / "sql"
+RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+_NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+
+
+class Statements:
+    """Named SQL statements: each `-- name: x` line in `sql/*.sql` starts statement `x`."""
+
+    def __init__(self, directory: Path = SQL_DIR):
+        self._by_name: dict[str, str] = {}
+        for path in sorted(directory.glob("*.sql")):
+            text = path.read_text()
+            marks = list(_NAME.finditer(text))
+            for mark, following in zip(marks, [*marks[1:], None], strict=True):
+                body = text[mark.end(): following.start() if following else len(text)].strip()
+                name = mark.group(1)
+                if name in self._by_name:
+                    raise ValueError(f"statement {name!r} is defined twice (second in {path.name})")
+                self._by_name[name] = body
+
+    def __getitem__(self, name: str) -> str:
+        return self._by_name[name]
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise AttributeError(f"no SQL statement named {name!r}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._by_name
+
+
+class Database:
+    """Owns one worker's pool. Connections run in autocommit; `transaction()` opens an explicit one."""
+
+    def __init__(self, url: str, *, pool_size: int = 4, statement_timeout_ms: int = 10_000,
+                 name: str = "weighin", max_attempts: int = 8):
+        self.url = url
+        self.max_attempts = max_attempts
+        options = (f"-c statement_timeout={statement_timeout_ms} "
+                   f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}")
+        self.pool = ConnectionPool(
+            url,
+            min_size=pool_size,
+            max_size=pool_size,
+            open=False,
+            name=name,
+            timeout=10.0,
+            kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
+        )
+
+    def open(self, wait: bool = False) -> None:
+        self.pool.open(wait=wait)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        with self.pool.connection(timeout=timeout) as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self, isolation: IsolationLevel | None = None) -> Iterator[psycopg.Connection]:
+        """One READ COMMITTED (or given isolation) transaction; commits on success, rolls back on error."""
+        with self.pool.connection() as conn:
+            conn.isolation_level = isolation
+            with conn.transaction():
+                yield conn
+
+    def serializable(self, work: Callable[[psycopg.Connection], T], *, attempts: int | None = None) -> T:
+        """Run `work(conn)` in a SERIALIZABLE transaction, commit included, retrying 40001/40P01.
+
+        `work` must be safe to run again: it only talks to the database through `conn`.
+        """
+        attempts = attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction(IsolationLevel.SERIALIZABLE) as conn:
+                    return work(conn)
+            except RETRYABLE as error:
+                if attempt == attempts:
+                    log.warning("giving up after %d attempts: %s", attempt, error.sqlstate)
+                    raise Busy() from error
+                # full jitter, growing from 2 ms towards 100 ms
+                time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+        raise AssertionError("unreachable")

@@ -1,0 +1,1 @@
+"""HTTP resources: one module per resource family. Thin: parse, call one statement, shape the answer."""

@@ -1,0 +1,58 @@
+"""Service endpoints: health and the OpenAPI description."""
+
+from __future__ import annotations
+
+import falcon
+import psycopg
+import psycopg_pool
+
+from .. import __version__
+from ..db import Database, Statements
+from ..media import dumps
+from ..openapi import operation
+
+HEALTH_SCHEMA = {
+    "type": "object",
+    "required": ["status", "database", "version"],
+    "properties": {name: {"type": "string"} for name in ("status", "database", "version")},
+}
+
+
+class Health:
+    auth = None  # public, never rate limited
+    doc = {"get": operation("Liveness and database reachability", public=True, response=HEALTH_SCHEMA,
+                            errors=(503,))}
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            with self.db.connection(timeout=2.0) as conn:
+                conn.execute(self.sql.ping).fetchone()
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+            resp.status = 503
+            resp.set_header("Retry-After", "2")
+            resp.media = {
+                "status": "unavailable", "database": "unavailable", "version": __version__,
+                "error": {"code": "DATABASE_UNAVAILABLE", "message": "The database does not answer.",
+                          "details": {"retry_after": 2}},
+            }
+            return
+        resp.media = {"status": "ok", "database": "ok", "version": __version__}
+
+
+class OpenApi:
+    auth = None
+    doc = {"get": operation("This OpenAPI 3.1 description", public=True)}
+
+    def __init__(self):
+        self.body = b"{}"
+
+    def publish(self, document: dict) -> None:
+        self.body = dumps(document)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self.body

@@ -1,0 +1,143 @@
+"""Test database provisioning and the app fixtures.
+
+The server comes from, in order: TEST_DATABASE_URL (its user must be allowed to create databases);
+testcontainers' PostgreSQL when a Docker engine answers; a throwaway cluster from the local binaries.
+The schema is migrated once into a template database; every test gets a fresh clone of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from falcon import testing
+
+from service import migrations
+from service.app import create_app
+from service.config import Config
+from service.db import Database
+from service.embedded import TEST_SETTINGS, LocalCluster, free_port
+
+TEMPLATE = "weighin_template"
+_counter = itertools.count()
+
+
+def _with_database(url: str, name: str) -> str:
+    return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+def _as_url(conninfo: str) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    auth = params.get("user", "")
+    if params.get("password"):
+        auth += f":{params['password']}"
+    host = params.get("host", "127.0.0.1")
+    port = params.get("port", "5432")
+    return f"postgresql://{auth}@{host}:{port}/{params['dbname']}"
+
+
+@contextmanager
+def _docker_postgres():
+    try:
+        from docker.errors import DockerException
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:
+        yield None
+        return
+    try:
+        container = PostgresContainer("postgres:15", driver=None)
+        container.start()
+    except DockerException:
+        yield None
+        return
+    try:
+        yield container.get_connection_url()
+    finally:
+        container.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A URL (to some database) on a server where the tests may create databases."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+        return
+    with _docker_postgres() as url:
+        if url:
+            yield url
+            return
+    root = Path(tempfile.mkdtemp(prefix="weighin-test-pg-"))
+    root.chmod(0o755)
+    cluster = LocalCluster(root / "data", free_port(), settings=TEST_SETTINGS).start()
+    try:
+        yield cluster.url("postgres")
+    finally:
+        cluster.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def admin_execute(server_url: str, statement: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_server):
+    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+    admin_execute(pg_server, f"CREATE DATABASE {TEMPLATE}")
+    url = _as_url(_with_database(pg_server, TEMPLATE))
+    migrations.migrate(url)
+    return url
+
+
+def _fresh_database(pg_server: str, template: str | None):
+    name = f"weighin_test_{os.getpid()}_{next(_counter)}"
+    clause = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
+    admin_execute(pg_server, f"CREATE DATABASE {name}{clause}")
+    return name, _as_url(_with_database(pg_server, name))
+
+
+@pytest.fixture
+def database_url(pg_server, template_url):
+    """A fresh, fully migrated database for one test."""
+    name, url = _fresh_database(pg_server, TEMPLATE)
+    yield url
+    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def empty_database_url(pg_server):
+    """A fresh database with no schema at all."""
+    name, url = _fresh_database(pg_server, None)
+    yield url
+    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def make_config(database_url: str, **overrides) -> Config:
+    env = {"DATABASE_URL": database_url, "ENV": "test", "JWT_SECRET": "t" * 48, "LOG_LEVEL": "WARNING"}
+    env.update({k: str(v) for k, v in overrides.items()})
+    return Config.from_env(env)
+
+
+@pytest.fixture
+def config(database_url):
+    return make_config(database_url)
+
+
+@pytest.fixture
+def db(config):
+    database = Database(config.database_url, pool_size=4, statement_timeout_ms=config.statement_timeout_ms)
+    database.open(wait=True)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def client(config, db):
+    return testing.TestClient(create_app(config, db))
