@@ -23,11 +23,14 @@ def _backend(database_url: str) -> Iterator:
         backend.connection.close()
 
 
-def migrate(database_url: str) -> list[str]:
-    """Apply every pending migration; returns their ids."""
+def migrate(database_url: str, upto: str | None = None) -> list[str]:
+    """Apply every pending migration (or those up to and including `upto`); returns their ids."""
     migrations = read_migrations(str(MIGRATIONS_DIR))
     with _backend(database_url) as backend, backend.lock():
         pending = backend.to_apply(migrations)
+        if upto is not None:
+            ids = [m.id for m in pending]
+            pending = pending[: ids.index(upto) + 1] if upto in ids else pending[:0]
         backend.apply_migrations(pending)
     return [m.id for m in pending]
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -141,3 +146,53 @@ def db(config):
 @pytest.fixture
 def client(config, db):
     return testing.TestClient(create_app(config, db))
+
+
+class Server:
+    """The real service: `weighin serve` (gunicorn) in a subprocess on a free port."""
+
+    def __init__(self, database_url: str, **env: object):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        environment = {
+            **os.environ, "DATABASE_URL": database_url, "PORT": str(self.port), "HOST": "127.0.0.1",
+            "ENV": "test", "JWT_SECRET": "s" * 48, "LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "2",
+        }
+        environment.update({k: str(v) for k, v in env.items()})
+        weighin = Path(sys.executable).with_name("weighin")
+        self.process = subprocess.Popen([str(weighin), "serve"], env=environment,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read()}")
+            try:
+                with urllib.request.urlopen(self.base + "/health", timeout=1) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not become healthy within 30 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def start_server():
+    servers: list[Server] = []
+
+    def start(database_url: str, **env: object) -> Server:
+        servers.append(Server(database_url, **env))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
