@@ -32,7 +32,7 @@ WITH loc AS (
 ), balances AS (
     SELECT b.id AS batch_id, b.article_id, loc.id AS location_id,
            (40 + 10 * row_number() OVER (ORDER BY b.id))::numeric(14,2) AS stock_kg,
-           (row_number() OVER (ORDER BY b.id) % 3 * 2.5)::numeric(14,2) AS surplus_kg
+           (row_number() OVER (ORDER BY b.id) %% 3 * 2.5)::numeric(14,2) AS surplus_kg
     FROM new_batches b CROSS JOIN loc
 ), stock_rows AS (
     INSERT INTO stock (location_id, batch_id, article_id, quantity_kg)
