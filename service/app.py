@@ -6,13 +6,17 @@ import logging
 from typing import NamedTuple
 
 import falcon
+from falcon.routing import BaseConverter
 
 from . import errors, openapi
+from .auth import AuthMiddleware, UserCache
 from .config import Config
 from .db import Database, Statements
 from .media import handlers
 from .middleware import BodyLimit, RequestId
-from .resources import system
+from .ratelimit import ClientAddress, LoginLimit, make_storage
+from .resources import auth, system, users
+from .tokens import TokenIssuer
 
 
 class Route(NamedTuple):
@@ -21,28 +25,57 @@ class Route(NamedTuple):
     suffix: str | None = None
 
 
+class IdConverter(BaseConverter):
+    """`{id:id}`: a database id, ASCII digits only, 1 to 2**63 - 1; anything else is a 404."""
+
+    def convert(self, value: str) -> int | None:
+        if not (value.isascii() and value.isdigit()) or len(value) > 19:
+            return None
+        number = int(value)
+        return number if 1 <= number < 2**63 else None
+
+
 def create_app(config: Config, db: Database | None = None) -> falcon.App:
     """Build the WSGI app. The pool is opened by the caller (gunicorn's post_worker_init, or a test)."""
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    db = db or Database(config.database_url, pool_size=config.db_pool_size,
-                        statement_timeout_ms=config.statement_timeout_ms)
+    db = db or Database(
+        config.database_url, pool_size=config.db_pool_size, statement_timeout_ms=config.statement_timeout_ms
+    )
     sql = Statements()
 
-    middleware: list[object] = [RequestId(), BodyLimit(config.max_body_bytes)]
-    if config.cors_origins:
-        middleware.append(falcon.CORSMiddleware(allow_origins=list(config.cors_origins)))
-    app = falcon.App(middleware=middleware)
-    media = handlers()
-    app.req_options.media_handlers = media
-    app.resp_options.media_handlers = media
-    app.req_options.strip_url_path_trailing_slash = True
-    errors.install(app)
+    tokens = TokenIssuer(config.jwt_secret, config.access_token_minutes, config.refresh_token_days)
+    user_cache = UserCache(db, sql)
+    login_limit = LoginLimit(
+        make_storage(config.rate_limit_storage_uri, db, sql),
+        ClientAddress(config.trusted_proxies),
+        config.login_attempts_per_minute,
+    )
 
     spec = system.OpenApi()
     routes = [
         Route("/health", system.Health(db, sql)),
         Route("/openapi.json", spec),
+        Route("/api/auth/login", auth.Login(db, sql, tokens, login_limit)),
+        Route("/api/auth/refresh", auth.Refresh(db, sql, tokens, config.refresh_token_rotation == "strict")),
+        Route("/api/auth/logout", auth.Logout(db, sql)),
+        Route("/api/auth/me", auth.Me()),
+        Route("/api/auth/change-password", auth.ChangePassword(db, sql)),
+        Route("/api/users", users.Users(db, sql)),
+        Route("/api/users/{id:id}", users.UserItem(db, sql, user_cache)),
     ]
+
+    middleware: list[object] = [RequestId(), BodyLimit(config.max_body_bytes)]
+    if config.cors_origins:
+        middleware.append(falcon.CORSMiddleware(allow_origins=list(config.cors_origins)))
+    middleware.append(AuthMiddleware(openapi.access_rules(routes), tokens, user_cache))
+    app = falcon.App(middleware=middleware)
+    media = handlers()
+    app.req_options.media_handlers = media
+    app.resp_options.media_handlers = media
+    app.req_options.strip_url_path_trailing_slash = True
+    app.router_options.converters["id"] = IdConverter
+    errors.install(app)
+
     for route in routes:
         app.add_route(route.path, route.resource, **({"suffix": route.suffix} if route.suffix else {}))
     spec.publish(openapi.document(routes))

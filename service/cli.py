@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+from psycopg.rows import dict_row
 
 from . import migrations
 from .config import PGDATA_DIR, PROJECT_ROOT, Config, ConfigError
@@ -37,11 +38,11 @@ def _database_url() -> str:
 
 def create_user(database_url: str, username: str, password: str, role: str) -> dict | None:
     """The one code path that makes users (the API's POST /api/users uses the same statement)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute(Statements().create_user,
-                           {"username": username, "password_hash": hash_password(password),
-                            "role": role}).fetchone()
-    return row and dict(zip(("id", "username", "role", "is_active", "created_at"), row, strict=True))
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        return conn.execute(
+            Statements().create_user,
+            {"username": username, "password_hash": hash_password(password), "role": role},
+        ).fetchone()
 
 
 def seed(database_url: str, location_code: str, demo: bool) -> list[tuple[str, str, str]]:

@@ -30,6 +30,7 @@ class Config:
     refresh_token_days: int = 7
     refresh_token_rotation: str = "reuse"
     rate_limit_storage_uri: str = ""
+    login_attempts_per_minute: int = 6
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     cors_origins: tuple[str, ...] = ()
     default_location_code: str = "13"
@@ -99,6 +100,7 @@ class Config:
             refresh_token_days=integer("REFRESH_TOKEN_DAYS", 7, 1, 365),
             refresh_token_rotation=choice("REFRESH_TOKEN_ROTATION", "reuse", ("reuse", "strict")),
             rate_limit_storage_uri=text("RATE_LIMIT_STORAGE_URI", ""),
+            login_attempts_per_minute=integer("LOGIN_ATTEMPTS_PER_MINUTE", 6, 0, 1_000_000),
             trusted_proxies=tuple(proxies),
             cors_origins=tuple(filter(None, (o.strip() for o in env.get("CORS_ORIGINS", "").split(",")))),
             default_location_code=text("DEFAULT_LOCATION_CODE", "13"),

@@ -38,7 +38,7 @@ class Statements:
             text = path.read_text()
             marks = list(_NAME.finditer(text))
             for mark, following in zip(marks, [*marks[1:], None], strict=True):
-                body = text[mark.end(): following.start() if following else len(text)].strip()
+                body = text[mark.end() : following.start() if following else len(text)].strip()
                 name = mark.group(1)
                 if name in self._by_name:
                     raise ValueError(f"statement {name!r} is defined twice (second in {path.name})")
@@ -60,12 +60,21 @@ class Statements:
 class Database:
     """Owns one worker's pool. Connections run in autocommit; `transaction()` opens an explicit one."""
 
-    def __init__(self, url: str, *, pool_size: int = 4, statement_timeout_ms: int = 10_000,
-                 name: str = "weighin", max_attempts: int = 8):
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 4,
+        statement_timeout_ms: int = 10_000,
+        name: str = "weighin",
+        max_attempts: int = 8,
+    ):
         self.url = url
         self.max_attempts = max_attempts
-        options = (f"-c statement_timeout={statement_timeout_ms} "
-                   f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}")
+        options = (
+            f"-c statement_timeout={statement_timeout_ms} "
+            f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
+        )
         self.pool = ConnectionPool(
             url,
             min_size=pool_size,

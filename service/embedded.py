@@ -30,8 +30,10 @@ class ClusterError(RuntimeError):
 
 def find_bindir() -> Path:
     """The newest PostgreSQL server binaries: Debian's layout first, then whatever is on PATH."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if candidates:
         return candidates[-1].parent
     found = shutil.which("initdb")
@@ -72,29 +74,49 @@ class LocalCluster:
             shutil.chown(self.datadir, "postgres", "postgres")
             probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(self.datadir)])
             if probe.returncode != 0:
-                raise ClusterError(f"the postgres user cannot write {self.datadir}; "
-                                   "use a folder every user can traverse")
+                raise ClusterError(
+                    f"the postgres user cannot write {self.datadir}; use a folder every user can traverse"
+                )
         self.datadir.chmod(0o700)
 
     def initialised(self) -> bool:
         return (self.datadir / "PG_VERSION").exists()
 
     def running(self) -> bool:
-        return self.initialised() and self._run("pg_ctl", "-D", str(self.datadir), "status",
-                                                check=False).returncode == 0
+        return (
+            self.initialised()
+            and self._run("pg_ctl", "-D", str(self.datadir), "status", check=False).returncode == 0
+        )
 
     def start(self) -> LocalCluster:
         if not self.initialised():
             self._prepare_dir()
-            self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
-                      "--encoding=UTF8", "--locale=C.UTF-8")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.datadir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            )
         conf = "".join(f"{k} = {v}\n" for k, v in {**self.settings, "port": str(self.port)}.items())
         (self.datadir / "postgresql.auto.conf").write_text(conf)
         if self.as_root:
             shutil.chown(self.datadir / "postgresql.auto.conf", "postgres", "postgres")
         if not self.running():
-            self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.datadir / "server.log"),
-                      "-w", "-t", "60", "start")
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.datadir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
         return self
 
     def stop(self, mode: str = "fast") -> None:
@@ -102,7 +124,8 @@ class LocalCluster:
             self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop")
 
     def create_database(self, name: str) -> None:
-        result = self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name,
-                           check=False)
+        result = self._run(
+            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name, check=False
+        )
         if result.returncode != 0 and "already exists" not in result.stderr:
             raise ClusterError(f"createdb failed: {result.stderr.strip()}")

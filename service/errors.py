@@ -16,8 +16,15 @@ class AppError(Exception):
     status = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 details: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code or self.code
@@ -48,8 +55,11 @@ class NotFound(AppError):
     status = 404
 
     def __init__(self, thing: str, message: str | None = None, **details: Any):
-        super().__init__(message or f"{thing.replace('_', ' ').capitalize()} not found.",
-                         code=f"{thing.upper()}_NOT_FOUND", details=details)
+        super().__init__(
+            message or f"{thing.replace('_', ' ').capitalize()} not found.",
+            code=f"{thing.upper()}_NOT_FOUND",
+            details=details,
+        )
 
 
 class Conflict(AppError):
@@ -62,10 +72,14 @@ class Conflict(AppError):
 class Busy(AppError):
     status, code = 503, "BUSY_RETRY"
 
-    def __init__(self, message: str = "The database is busy with conflicting work; retry shortly.",
-                 retry_after: int = 1):
-        super().__init__(message, details={"retry_after": retry_after},
-                         headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self,
+        message: str = "The database is busy with conflicting work; retry shortly.",
+        retry_after: int = 1,
+    ):
+        super().__init__(
+            message, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)}
+        )
 
 
 # Falcon's own errors keep their status; the code names what went wrong for a client.
@@ -82,8 +96,14 @@ _HTTP_CODES = {
 }
 
 
-def _render(resp: falcon.Response, status: int, code: str, message: str,
-            details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+def _render(
+    resp: falcon.Response,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
     resp.status = status
     resp.media = {"error": {"code": code, "message": message, "details": details or {}}}
     if headers:
@@ -112,18 +132,31 @@ def handle_http_error(req, resp, error: falcon.HTTPError, params) -> None:
 
 
 def handle_database_unavailable(req, resp, error: Exception, params) -> None:
-    log.warning("database unavailable: %s request_id=%s", type(error).__name__,
-                getattr(req.context, "request_id", None))
-    _render(resp, 503, "DATABASE_UNAVAILABLE", "The database is unavailable; retry shortly.",
-            {"retry_after": 2}, {"Retry-After": "2"})
+    log.warning(
+        "database unavailable: %s request_id=%s",
+        type(error).__name__,
+        getattr(req.context, "request_id", None),
+    )
+    _render(
+        resp,
+        503,
+        "DATABASE_UNAVAILABLE",
+        "The database is unavailable; retry shortly.",
+        {"retry_after": 2},
+        {"Retry-After": "2"},
+    )
 
 
 def handle_unexpected(req, resp, error: Exception, params) -> None:
     request_id = getattr(req.context, "request_id", None)
     log.exception("unhandled error request_id=%s", request_id)
-    _render(resp, 500, "INTERNAL_ERROR",
-            "Something went wrong on our side; quote the request id when reporting it.",
-            {"request_id": request_id})
+    _render(
+        resp,
+        500,
+        "INTERNAL_ERROR",
+        "Something went wrong on our side; quote the request id when reporting it.",
+        {"request_id": request_id},
+    )
 
 
 def install(app: falcon.App) -> None:

@@ -40,6 +40,7 @@ class BodyLimit:
         length = req.content_length
         if length is not None and length > self.max_bytes:
             raise falcon.HTTPContentTooLarge(
-                description=f"The request body is {length} bytes; the limit is {self.max_bytes}.")
+                description=f"The request body is {length} bytes; the limit is {self.max_bytes}."
+            )
         if length is None and "chunked" in (req.get_header("Transfer-Encoding") or "").lower():
             raise falcon.HTTPLengthRequired(description="Send the body with a Content-Length header.")

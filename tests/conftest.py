@@ -155,13 +155,24 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environment = {
-            **os.environ, "DATABASE_URL": database_url, "PORT": str(self.port), "HOST": "127.0.0.1",
-            "ENV": "test", "JWT_SECRET": "s" * 48, "LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "2",
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "ENV": "test",
+            "JWT_SECRET": "s" * 48,
+            "LOG_LEVEL": "WARNING",
+            "WEB_CONCURRENCY": "2",
         }
         environment.update({k: str(v) for k, v in env.items()})
         weighin = Path(sys.executable).with_name("weighin")
-        self.process = subprocess.Popen([str(weighin), "serve"], env=environment,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [str(weighin), "serve"],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -196,3 +207,57 @@ def start_server():
     yield start
     for server in servers:
         server.stop()
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+PASSWORDS = {
+    "admin": "admin-password-1",
+    "operator": "operator-password-1",
+    "operator2": "operator-password-2",
+}
+_ips = itertools.count(1)
+
+
+def fresh_ip() -> str:
+    """A distinct client address per fixture login, so fixtures never spend a test's rate limit."""
+    n = next(_ips)
+    return f"198.51.{n // 250}.{n % 250 + 1}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client, username: str, password: str | None = None, ip: str | None = None):
+    return client.simulate_post(
+        "/api/auth/login",
+        json={"username": username, "password": password or PASSWORDS[username]},
+        remote_addr=ip or fresh_ip(),
+    )
+
+
+@pytest.fixture
+def accounts(database_url):
+    from service.cli import create_user
+
+    made = {}
+    for username, role in (("admin", "ADMIN"), ("operator", "OPERATOR"), ("operator2", "OPERATOR")):
+        made[username] = create_user(database_url, username, PASSWORDS[username], role)["id"]
+    return made
+
+
+@pytest.fixture
+def tokens(client, accounts):
+    """Access tokens by username."""
+    return {name: login(client, name).json["access_token"] for name in accounts}
+
+
+@pytest.fixture
+def as_admin(tokens):
+    return bearer(tokens["admin"])
+
+
+@pytest.fixture
+def as_operator(tokens):
+    return bearer(tokens["operator"])

@@ -12,8 +12,14 @@ WEIGHIN = str(Path(sys.executable).with_name("weighin"))
 
 
 def _run(url, *args, stdin=""):
-    return subprocess.run([WEIGHIN, *args], input=stdin, capture_output=True, text=True, timeout=60,
-                          env={"DATABASE_URL": url, "JWT_SECRET": "x" * 40, "ENV": "test"})
+    return subprocess.run(
+        [WEIGHIN, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"DATABASE_URL": url, "JWT_SECRET": "x" * 40, "ENV": "test"},
+    )
 
 
 def test_seed_creates_location_and_users_once_and_prints_passwords_once(database_url):
@@ -24,7 +30,9 @@ def test_seed_creates_location_and_users_once_and_prints_passwords_once(database
     assert "password=" not in second.stdout
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT code FROM locations").fetchall() == [("13",)]
-        roles = conn.execute("SELECT username, role, password_hash LIKE '$argon2id$%%' FROM users ORDER BY id")
+        roles = conn.execute(
+            "SELECT username, role, password_hash LIKE '$argon2id$%%' FROM users ORDER BY id"
+        )
         assert roles.fetchall() == [("admin", "ADMIN", True), ("operator", "OPERATOR", True)]
 
 
@@ -49,7 +57,9 @@ def test_seed_demo_balances_equal_their_ledger_sums(database_url):
 def test_create_user_reads_the_password_from_stdin_and_refuses_duplicates(database_url):
     made = _run(database_url, "create-user", "--username", "Anna", "--role", "ADMIN", stdin="correct horse\n")
     assert made.returncode == 0, made.stderr
-    again = _run(database_url, "create-user", "--username", "anna", "--role", "OPERATOR", stdin="another pw\n")
+    again = _run(
+        database_url, "create-user", "--username", "anna", "--role", "OPERATOR", stdin="another pw\n"
+    )
     assert again.returncode != 0 and "exists already" in again.stderr
     short = _run(database_url, "create-user", "--username", "bob", "--role", "OPERATOR", stdin="short\n")
     assert short.returncode != 0 and "password" in short.stderr

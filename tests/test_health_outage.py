@@ -22,7 +22,9 @@ def _wait_for(client, status: int, seconds: float = 30.0):
         time.sleep(0.2)
 
 
-def test_health_is_503_while_the_database_is_unreachable_and_200_when_it_is_back(client, database_url, pg_server):
+def test_health_is_503_while_the_database_is_unreachable_and_200_when_it_is_back(
+    client, database_url, pg_server
+):
     assert client.simulate_get("/health").status_code == 200
     name = _database_name(database_url)
     admin_execute(pg_server, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")

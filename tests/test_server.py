@@ -25,8 +25,13 @@ def test_weighin_serve_answers_health_and_errors_in_the_envelope(database_url, s
 
 def test_bad_configuration_fails_at_start_with_one_line(database_url):
     weighin = Path(sys.executable).with_name("weighin")
-    result = subprocess.run([str(weighin), "serve"], capture_output=True, text=True, timeout=30,
-                            env={"DATABASE_URL": database_url, "PORT": "not-a-port"})
+    result = subprocess.run(
+        [str(weighin), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"DATABASE_URL": database_url, "PORT": "not-a-port"},
+    )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert lines == ["weighin: configuration error: PORT must be a whole number, got 'not-a-port'"]

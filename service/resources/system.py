@@ -7,6 +7,7 @@ import psycopg
 import psycopg_pool
 
 from .. import __version__
+from ..auth import PUBLIC
 from ..db import Database, Statements
 from ..media import dumps
 from ..openapi import operation
@@ -20,8 +21,11 @@ HEALTH_SCHEMA = {
 
 class Health:
     auth = None  # public, never rate limited
-    doc = {"get": operation("Liveness and database reachability", public=True, response=HEALTH_SCHEMA,
-                            errors=(503,))}
+    doc = {
+        "get": operation(
+            "Liveness and database reachability", access=PUBLIC, response=HEALTH_SCHEMA, errors=(503,)
+        )
+    }
 
     def __init__(self, db: Database, sql: Statements):
         self.db = db
@@ -35,9 +39,14 @@ class Health:
             resp.status = 503
             resp.set_header("Retry-After", "2")
             resp.media = {
-                "status": "unavailable", "database": "unavailable", "version": __version__,
-                "error": {"code": "DATABASE_UNAVAILABLE", "message": "The database does not answer.",
-                          "details": {"retry_after": 2}},
+                "status": "unavailable",
+                "database": "unavailable",
+                "version": __version__,
+                "error": {
+                    "code": "DATABASE_UNAVAILABLE",
+                    "message": "The database does not answer.",
+                    "details": {"retry_after": 2},
+                },
             }
             return
         resp.media = {"status": "ok", "database": "ok", "version": __version__}
@@ -45,7 +54,7 @@ class Health:
 
 class OpenApi:
     auth = None
-    doc = {"get": operation("This OpenAPI 3.1 description", public=True)}
+    doc = {"get": operation("This OpenAPI 3.1 description", access=PUBLIC)}
 
     def __init__(self):
         self.body = b"{}"

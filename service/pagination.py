@@ -1,0 +1,57 @@
+"""Keyset pagination: `limit` (default 50, max 500) and an opaque cursor naming the last row seen."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import falcon
+import orjson
+
+from .errors import ValidationFailed
+from .validation import query_int
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 500
+
+
+def encode(values: list) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode(cursor: str) -> list:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        values = None
+    if not isinstance(values, list) or not values:
+        raise ValidationFailed({"cursor": "is not a cursor this API issued"})
+    return values
+
+
+class Page:
+    """The page a request asks for: `limit` and the keyset position after the cursor (or None)."""
+
+    def __init__(self, req: falcon.Request):
+        self.limit = query_int(req, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        raw = req.get_param("cursor")
+        self.after = decode(raw) if raw else None
+
+    def after_id(self) -> int | None:
+        if self.after is None:
+            return None
+        value = self.after[0]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationFailed({"cursor": "is not a cursor this API issued"})
+        return value
+
+    def params(self) -> dict:
+        """SQL parameters: fetch one more row than asked to know whether another page follows."""
+        return {"limit": self.limit + 1, "after_id": self.after_id()}
+
+    def answer(self, rows: list[dict], total: int | None = None, key=lambda row: [row["id"]]) -> dict:
+        more = len(rows) > self.limit
+        items = rows[: self.limit]
+        body = {"items": items, "next_cursor": encode(key(items[-1])) if more and items else None}
+        if total is not None:
+            body["total"] = total
+        return body

@@ -1,0 +1,125 @@
+"""Rate limiting with `limits`: a storage backend on the service's own PostgreSQL (so every worker and
+instance shares one counter), the client-IP rule, and the login limit."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+
+import falcon
+import psycopg
+from limits import RateLimitItemPerMinute, storage
+from limits.strategies import FixedWindowRateLimiter
+
+from .db import Database, Statements
+from .errors import AppError
+
+
+class PostgresStorage(storage.Storage):
+    """`limits` storage on the UNLOGGED table rate_limit_counters; one statement per operation."""
+
+    STORAGE_SCHEME = ["weighin+postgresql"]
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        wrap_exceptions: bool = False,
+        *,
+        db: Database,
+        sql: Statements,
+        **options,
+    ):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.db = db
+        self.sql = sql
+
+    @property
+    def base_exceptions(self):
+        return psycopg.Error
+
+    def _one(self, statement: str, **params):
+        with self.db.connection() as conn:
+            row = conn.execute(statement, params).fetchone()
+        return next(iter(row.values())) if row else None
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._one(self.sql.rate_limit_incr, key=key, expiry=expiry, amount=amount)
+
+    def get(self, key: str) -> int:
+        return self._one(self.sql.rate_limit_get, key=key)
+
+    def get_expiry(self, key: str) -> float:
+        return self._one(self.sql.rate_limit_expiry, key=key)
+
+    def check(self) -> bool:
+        try:
+            self._one(self.sql.ping)
+            return True
+        except psycopg.Error:
+            return False
+
+    def reset(self) -> int | None:
+        return self._one(self.sql.rate_limit_reset)
+
+    def clear(self, key: str) -> None:
+        self._one(self.sql.rate_limit_clear, key=key)
+
+
+def make_storage(uri: str, db: Database, sql: Statements) -> storage.Storage:
+    if not uri:
+        return PostgresStorage("weighin+postgresql://", db=db, sql=sql)
+    return storage.storage_from_string(uri)
+
+
+class TooManyRequests(AppError):
+    status, code = 429, "RATE_LIMIT_EXCEEDED"
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            f"Too many attempts; retry in {retry_after} seconds.",
+            details={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class ClientAddress:
+    """The socket peer, unless the peer is a trusted proxy: then X-Forwarded-For, read from the right,
+    up to the first address that is not itself a trusted proxy."""
+
+    def __init__(self, trusted_proxies):
+        self.trusted = tuple(trusted_proxies)
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def of(self, req: falcon.Request) -> str:
+        peer = req.remote_addr or "unknown"
+        if not self.trusted or not self._is_trusted(peer):
+            return peer
+        forwarded = [a.strip() for a in (req.get_header("X-Forwarded-For") or "").split(",") if a.strip()]
+        for address in reversed(forwarded):
+            if not self._is_trusted(address):
+                return address
+        return forwarded[0] if forwarded else peer
+
+
+class LoginLimit:
+    """Login attempts per client IP and minute (6 by default), successful or not; 0 lifts the limit."""
+
+    def __init__(self, store: storage.Storage, addresses: ClientAddress, per_minute: int = 6):
+        self.limiter = FixedWindowRateLimiter(store)
+        self.addresses = addresses
+        self.item = RateLimitItemPerMinute(per_minute) if per_minute else None
+
+    def hit(self, req: falcon.Request) -> None:
+        if self.item is None:
+            return
+        ip = self.addresses.of(req)
+        if not self.limiter.hit(self.item, "login", ip):
+            reset_at = self.limiter.get_window_stats(self.item, "login", ip).reset_time
+            raise TooManyRequests(max(1, math.ceil(reset_at - time.time())))

@@ -1,0 +1,211 @@
+"""Sign-in and tokens: login, refresh, logout, me, change-password."""
+
+from __future__ import annotations
+
+import falcon
+
+from ..auth import PUBLIC, bearer_token
+from ..db import Database, Statements
+from ..errors import Unauthorized, ValidationFailed
+from ..openapi import operation
+from ..passwords import MAX_LENGTH, hash_password, needs_rehash, password_problem, verify_password
+from ..ratelimit import LoginLimit
+from ..tokens import TokenIssuer, digest, new_family, new_refresh_token
+from ..validation import Schema, obj, text
+
+USER_SCHEMA = obj(
+    {
+        "id": {"type": "integer"},
+        "username": {"type": "string"},
+        "role": {"enum": ["ADMIN", "OPERATOR"]},
+        "is_active": {"type": "boolean"},
+    }
+)
+TOKENS_SCHEMA = obj(
+    {
+        "access_token": {"type": "string"},
+        "refresh_token": {"type": "string"},
+        "token_type": {"type": "string"},
+        "expires_in": {"type": "integer"},
+        "user": USER_SCHEMA,
+    }
+)
+LOGIN = Schema(obj({"username": text(100), "password": text(MAX_LENGTH)}, ["username", "password"]))
+EMPTY = Schema(obj({}))
+LOGOUT = Schema(obj({"refresh_token": text(200)}))
+CHANGE_PASSWORD = Schema(
+    obj(
+        {"current_password": text(MAX_LENGTH), "new_password": {"type": "string"}},
+        ["current_password", "new_password"],
+    )
+)
+BAD_CREDENTIALS = ("INVALID_CREDENTIALS", "Unknown user, wrong password or disabled account.")
+
+
+def public_user(row) -> dict:
+    return {"id": row["id"], "username": row["username"], "role": row["role"], "is_active": row["is_active"]}
+
+
+class TokenResponder:
+    """Issues an access token and a refresh token for a user in a login family."""
+
+    def __init__(self, db: Database, sql: Statements, tokens: TokenIssuer):
+        self.db = db
+        self.sql = sql
+        self.tokens = tokens
+
+    def answer(self, user, family: str, refresh_token: str) -> dict:
+        return {
+            "access_token": self.tokens.access_token(user["id"], user["role"], family),
+            "refresh_token": refresh_token,
+            "token_type": "Bearer",
+            "expires_in": self.tokens.access_seconds,
+            "user": public_user(user),
+        }
+
+
+class Login(TokenResponder):
+    doc = {
+        "post": operation(
+            "Sign in; 6 attempts a minute per client IP",
+            access=PUBLIC,
+            body=LOGIN.schema,
+            response=TOKENS_SCHEMA,
+            errors=(401, 429),
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements, tokens: TokenIssuer, limit: LoginLimit):
+        super().__init__(db, sql, tokens)
+        self.limit = limit
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.limit.hit(req)
+        body = LOGIN.parse(req)
+        with self.db.connection() as conn:
+            user = conn.execute(self.sql.user_for_login, {"username": body["username"].strip()}).fetchone()
+        # verify_password spends a full hash even for an unknown user
+        if not verify_password(user and user["password_hash"], body["password"]) or not user["is_active"]:
+            raise Unauthorized(*BAD_CREDENTIALS)
+        family = new_family()
+        refresh, refresh_digest = new_refresh_token()
+        with self.db.transaction() as conn:
+            if needs_rehash(user["password_hash"]):
+                conn.execute(
+                    self.sql.update_password_hash,
+                    {"id": user["id"], "password_hash": hash_password(body["password"])},
+                )
+            conn.execute(
+                self.sql.issue_refresh_token,
+                {
+                    "user_id": user["id"],
+                    "family_id": family,
+                    "token_hash": refresh_digest,
+                    "days": self.tokens.refresh_days,
+                },
+            )
+        resp.media = self.answer(user, family, refresh)
+
+
+class Refresh(TokenResponder):
+    doc = {
+        "post": operation(
+            "New access and refresh tokens for a refresh token sent as Bearer",
+            access=PUBLIC,
+            body=EMPTY.schema,
+            response=TOKENS_SCHEMA,
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements, tokens: TokenIssuer, strict: bool):
+        super().__init__(db, sql, tokens)
+        self.strict = strict
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        presented = bearer_token(req)
+        if req.content_length:
+            EMPTY.parse(req)
+        refresh, refresh_digest = new_refresh_token()
+        with self.db.connection() as conn:
+            user = conn.execute(
+                self.sql.refresh,
+                {
+                    "token_hash": digest(presented),
+                    "new_token_hash": refresh_digest,
+                    "strict": self.strict,
+                    "days": self.tokens.refresh_days,
+                },
+            ).fetchone()
+        if user is None:
+            raise Unauthorized(
+                "INVALID_TOKEN", "The refresh token is unknown, expired or revoked; sign in again."
+            )
+        resp.media = self.answer(user, user["family_id"], refresh)
+
+
+class Logout:
+    doc = {
+        "post": operation(
+            "Revoke a refresh token's family (or, without one, all of the caller's)", body=LOGOUT.schema
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = LOGOUT.parse(req) if req.content_length else {}
+        user = req.context.user
+        with self.db.connection() as conn:
+            if "refresh_token" in body:
+                cur = conn.execute(
+                    self.sql.revoke_refresh_family,
+                    {"token_hash": digest(body["refresh_token"]), "user_id": user.id},
+                )
+            else:
+                cur = conn.execute(
+                    self.sql.revoke_user_refresh_tokens, {"user_id": user.id, "keep_family": None}
+                )
+        resp.media = {"revoked": cur.rowcount}
+
+
+class Me:
+    doc = {"get": operation("The signed-in user", response=USER_SCHEMA)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = req.context.user._asdict()
+
+
+class ChangePassword:
+    doc = {
+        "post": operation(
+            "Change one's own password; other sessions' refresh tokens are revoked",
+            body=CHANGE_PASSWORD.schema,
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = CHANGE_PASSWORD.parse(req)
+        problem = password_problem(body["new_password"])
+        if problem:
+            raise ValidationFailed({"new_password": problem})
+        user = req.context.user
+        with self.db.connection() as conn:
+            row = conn.execute(self.sql.password_hash_of, {"id": user.id}).fetchone()
+        if not verify_password(row and row["password_hash"], body["current_password"]):
+            raise ValidationFailed({"current_password": "is not the current password"})
+        with self.db.connection() as conn:
+            conn.execute(
+                self.sql.change_password,
+                {
+                    "id": user.id,
+                    "password_hash": hash_password(body["new_password"]),
+                    "keep_family": req.context.token_family,
+                },
+            )
+        resp.media = {"changed": True}

@@ -1,0 +1,123 @@
+"""User management (ADMIN): list, create, change role / is_active / password."""
+
+from __future__ import annotations
+
+import falcon
+
+from ..auth import ADMIN, UserCache
+from ..db import Database, Statements
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..openapi import operation, query
+from ..pagination import Page
+from ..passwords import MAX_LENGTH, hash_password, password_problem
+from ..validation import ID, Schema, obj, text
+
+ROLE = {"enum": ["ADMIN", "OPERATOR"]}
+USER = obj(
+    {
+        "id": ID,
+        "username": {"type": "string"},
+        "role": ROLE,
+        "is_active": {"type": "boolean"},
+        "created_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+    }
+)
+CREATE = Schema(
+    obj(
+        {"username": text(100, pattern=r"\S"), "password": text(MAX_LENGTH), "role": ROLE},
+        ["username", "password", "role"],
+    )
+)
+UPDATE = Schema(
+    {
+        **obj({"role": ROLE, "is_active": {"type": "boolean"}, "password": text(MAX_LENGTH)}),
+        "minProperties": 1,
+    }
+)
+PAGE_PARAMS = [
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+    query("cursor", {"type": "string"}),
+]
+LIST = obj(
+    {
+        "items": {"type": "array", "items": USER},
+        "total": {"type": "integer"},
+        "next_cursor": {"type": ["string", "null"]},
+    }
+)
+
+
+class Users:
+    doc = {
+        "get": operation("List users", access=ADMIN, params=PAGE_PARAMS, response=LIST),
+        "post": operation(
+            "Create a user", access=ADMIN, body=CREATE.schema, ok=201, response=USER, errors=(409,)
+        ),
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        page = Page(req)
+        with self.db.connection() as conn, conn.pipeline():
+            rows = conn.execute(self.sql.list_users, page.params())
+            total = conn.execute(self.sql.count_users)
+            resp.media = page.answer(rows.fetchall(), total.fetchone()["total"])
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = CREATE.parse(req)
+        problem = password_problem(body["password"])
+        if problem:
+            raise ValidationFailed({"password": problem})
+        username = body["username"].strip()
+        with self.db.connection() as conn:
+            user = conn.execute(
+                self.sql.create_user,
+                {
+                    "username": username,
+                    "role": body["role"],
+                    "password_hash": hash_password(body["password"]),
+                },
+            ).fetchone()
+        if user is None:
+            raise Conflict("DUPLICATE_USERNAME", f"The username {username!r} is taken.", username=username)
+        resp.status = falcon.HTTP_201
+        resp.media = user
+
+
+class UserItem:
+    doc = {
+        "patch": operation(
+            "Change a user's role, is_active or password; the last active admin stays one",
+            access=ADMIN,
+            body=UPDATE.schema,
+            response=USER,
+            errors=(404, 409),
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements, users: UserCache):
+        self.db = db
+        self.sql = sql
+        self.users = users
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        body = UPDATE.parse(req)
+        if "password" in body and (problem := password_problem(body["password"])):
+            raise ValidationFailed({"password": problem})
+        params = {
+            "id": id,
+            "role": body.get("role"),
+            "is_active": body.get("is_active"),
+            "password_hash": hash_password(body["password"]) if "password" in body else None,
+        }
+        result = self.db.serializable(lambda conn: conn.execute(self.sql.update_user, params).fetchone())
+        if not result["found"]:
+            raise NotFound("user", id=id)
+        if result["user"] is None:
+            raise Conflict("LAST_ADMIN", "The last active admin cannot be demoted or deactivated.")
+        self.users.forget(id)
+        resp.media = result["user"]

@@ -1,0 +1,140 @@
+"""Request bodies and query strings checked against JSON Schemas (the same ones /openapi.json
+publishes); every problem is reported at once, keyed by its path (`lines[3].quantity_kg`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import falcon
+from jsonschema import Draft202012Validator
+
+from .errors import ValidationFailed
+
+CENT = Decimal("0.01")
+
+
+def path_of(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+def _describe(error) -> list[tuple[str, str]]:
+    base = list(error.absolute_path)
+    if error.validator == "required":
+        return [
+            (path_of([*base, name]), "is required")
+            for name in error.validator_value
+            if name not in error.instance
+        ]
+    if error.validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        return [
+            (path_of([*base, name]), "is not an allowed field")
+            for name in error.instance
+            if name not in allowed
+        ]
+    messages = {
+        "type": lambda: f"must be of type {_types(error.validator_value)}",
+        "enum": lambda: "must be one of " + ", ".join(map(str, error.validator_value)),
+        "minLength": lambda: f"must have at least {error.validator_value} characters",
+        "maxLength": lambda: f"must have at most {error.validator_value} characters",
+        "minItems": lambda: f"must have at least {error.validator_value} items",
+        "maxItems": lambda: f"must have at most {error.validator_value} items",
+        "minimum": lambda: f"must be at least {error.validator_value}",
+        "maximum": lambda: f"must be at most {error.validator_value}",
+        "pattern": lambda: "has an invalid format",
+        "format": lambda: f"must be a valid {error.validator_value}",
+    }
+    describe = messages.get(error.validator)
+    return [(path_of(base), describe() if describe else "is invalid")]
+
+
+def _types(value) -> str:
+    return " or ".join(value) if isinstance(value, list) else str(value)
+
+
+class Schema:
+    """A compiled JSON Schema for one request body."""
+
+    def __init__(self, schema: dict[str, Any]):
+        self.schema = schema
+        self._validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def problems(self, instance: Any) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for error in self._validator.iter_errors(instance):
+            for path, message in _describe(error):
+                found.setdefault(path, message)
+        return found
+
+    def parse(self, req: falcon.Request) -> dict[str, Any]:
+        body = req.get_media()
+        problems = self.problems(body)
+        if problems:
+            raise ValidationFailed(problems)
+        return body
+
+
+def obj(properties: dict[str, Any], required: Iterable[str] = ()) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+def text(max_length: int, min_length: int = 1, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "minLength": min_length, "maxLength": max_length, **extra}
+
+
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+QUANTITY = {"type": ["number", "string"], "description": "kg; rounded half-up to 0.01"}
+
+
+def quantity(value: Any, path: str, low: Decimal, high: Decimal, problems: dict[str, str]) -> Decimal | None:
+    """A quantity from a JSON number or string, rounded half-up to 0.01 and range-checked."""
+    if isinstance(value, bool):
+        problems[path] = "must be a number"
+        return None
+    if isinstance(value, str) and not (value.strip().isascii() and value.strip()):
+        problems[path] = "must be a decimal number"
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        problems[path] = "must be a decimal number"
+        return None
+    if not number.is_finite() or abs(number) > Decimal("1e12"):
+        problems[path] = f"must be between {low} and {high}"
+        return None
+    rounded = number.quantize(CENT, rounding=ROUND_HALF_UP)
+    if not low <= rounded <= high:
+        problems[path] = f"must be between {low} and {high} after rounding to 0.01"
+        return None
+    return rounded + 0  # normalises -0.00
+
+
+def query_int(
+    req: falcon.Request, name: str, default: int | None = None, low: int = 1, high: int = 2**63 - 1
+) -> int | None:
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit()) or not low <= int(raw) <= high:
+        raise ValidationFailed({name: f"must be a whole number from {low} to {high}"})
+    return int(raw)
+
+
+def query_choice(req: falcon.Request, name: str, allowed: Iterable[str]) -> str | None:
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return None
+    allowed = tuple(allowed)
+    if raw not in allowed:
+        raise ValidationFailed({name: "must be one of " + ", ".join(allowed)})
+    return raw

@@ -1,0 +1,78 @@
+-- name: user_for_login
+-- The account a login names (case-insensitive username), whether or not it is active.
+SELECT id, username, password_hash, role, is_active
+FROM users
+WHERE lower(username) = lower(%(username)s)
+
+-- name: update_password_hash
+-- Stores an upgraded hash of the same password (argon2 parameters changed).
+UPDATE users SET password_hash = %(password_hash)s WHERE id = %(id)s
+
+-- name: issue_refresh_token
+-- Stores a new refresh token (its digest) in a family.
+INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
+VALUES (%(user_id)s, %(family_id)s, %(token_hash)s, now() + make_interval(days => %(days)s))
+
+-- name: user_access
+-- What the auth middleware trusts about a user: the role and whether the account is active.
+SELECT id, username, role, is_active FROM users WHERE id = %(id)s
+
+-- name: refresh
+-- Exchanges a refresh token for a new one in the same family, all in one statement.
+-- reuse mode: the presented token stays valid until it expires or is revoked.
+-- strict mode: the token is single-use; presenting a used one revokes its whole family.
+WITH presented AS (
+    SELECT t.id, t.user_id, t.family_id, t.used_at, t.revoked_at, t.expires_at,
+           u.username, u.role, u.is_active
+    FROM refresh_tokens t
+    JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = %(token_hash)s
+), consumed AS (
+    UPDATE refresh_tokens t SET used_at = now()
+    FROM presented p
+    WHERE t.id = p.id AND %(strict)s AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()
+    RETURNING t.id
+), valid AS (
+    SELECT p.* FROM presented p
+    WHERE p.revoked_at IS NULL AND p.expires_at > now() AND p.is_active
+      AND (NOT %(strict)s OR EXISTS (SELECT 1 FROM consumed))
+), reused AS (
+    UPDATE refresh_tokens t SET revoked_at = now()
+    FROM presented p
+    WHERE %(strict)s AND p.used_at IS NOT NULL AND t.family_id = p.family_id AND t.revoked_at IS NULL
+    RETURNING t.id
+), issued AS (
+    INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
+    SELECT user_id, family_id, %(new_token_hash)s, now() + make_interval(days => %(days)s) FROM valid
+    RETURNING id
+)
+SELECT v.user_id AS id, v.username, v.role, v.is_active, v.family_id::text AS family_id,
+       (SELECT count(*) FROM issued) AS issued
+FROM valid v
+
+-- name: revoke_refresh_family
+-- Logout: revokes the family of the presented refresh token, if it is the caller's.
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = %(token_hash)s AND user_id = %(user_id)s)
+  AND revoked_at IS NULL
+
+-- name: revoke_user_refresh_tokens
+-- Revokes every live refresh token of a user, except those of family `keep_family` (may be NULL).
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE user_id = %(user_id)s AND revoked_at IS NULL
+  AND family_id IS DISTINCT FROM %(keep_family)s::uuid
+
+-- name: password_hash_of
+-- The stored hash, to check a user's current password.
+SELECT password_hash FROM users WHERE id = %(id)s AND is_active
+
+-- name: change_password
+-- A new password; every refresh token outside the caller's own login family is revoked.
+WITH changed AS (
+    UPDATE users SET password_hash = %(password_hash)s, updated_at = now()
+    WHERE id = %(id)s
+    RETURNING id
+)
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE user_id IN (SELECT id FROM changed) AND revoked_at IS NULL
+  AND family_id IS DISTINCT FROM %(keep_family)s::uuid

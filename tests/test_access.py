@@ -1,0 +1,117 @@
+"""Who may call what: the role matrix over every registered route, and role / is_active changes
+biting within 5 s for tokens already issued."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from falcon import inspect, testing
+
+from service.app import create_app
+
+from .conftest import bearer, login, make_config
+
+OK, UNAUTHORIZED, FORBIDDEN = "ok", 401, 403
+PUBLIC = (OK, OK, OK)
+ANY = (UNAUTHORIZED, OK, OK)
+ADMIN = (UNAUTHORIZED, FORBIDDEN, OK)
+
+# (method, path) -> outcome for (no token, operator token, admin token). A route added without a row
+# here fails test_every_route_has_an_access_decision.
+EXPECTED = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("POST", "/api/auth/login"): PUBLIC,
+    # refresh takes a refresh token, never an access token
+    ("POST", "/api/auth/refresh"): (UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED),
+    ("POST", "/api/auth/logout"): ANY,
+    ("GET", "/api/auth/me"): ANY,
+    ("POST", "/api/auth/change-password"): ANY,
+    ("GET", "/api/users"): ADMIN,
+    ("POST", "/api/users"): ADMIN,
+    ("PATCH", "/api/users/{id}"): ADMIN,
+}
+
+
+def _routes(app):
+    for route in inspect.inspect_routes(app):
+        path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", route.path)
+        for method in route.methods:
+            if not method.internal and method.method != "OPTIONS":
+                yield method.method, path
+
+
+def test_every_route_has_an_access_decision(client):
+    assert sorted(set(_routes(client.app)) - set(EXPECTED)) == []
+
+
+def _outcome(result) -> object:
+    return result.status_code if result.status_code in (401, 403) else OK
+
+
+def test_role_matrix(client, tokens):
+    callers = (None, tokens["operator"], tokens["admin"])
+    seen = {}
+    for method, path in sorted(set(_routes(client.app))):
+        concrete = re.sub(r"\{\w+\}", "999999", path)
+        outcomes = []
+        for token in callers:
+            result = client.simulate_request(
+                method,
+                concrete,
+                json={} if method in ("POST", "PATCH") else None,
+                headers=bearer(token) if token else {},
+            )
+            outcomes.append(_outcome(result))
+        seen[(method, path)] = tuple(outcomes)
+    assert seen == {key: EXPECTED[key] for key in seen}
+
+
+def test_a_forbidden_answer_names_the_required_role(client, as_operator):
+    result = client.simulate_get("/api/users", headers=as_operator)
+    assert result.json["error"] == {
+        "code": "FORBIDDEN",
+        "message": result.json["error"]["message"],
+        "details": {"required_role": "ADMIN"},
+    }
+
+
+def _poll_until(client, headers, status, seconds):
+    start = time.monotonic()
+    while time.monotonic() - start < seconds + 1:
+        if client.simulate_get("/api/auth/me", headers=headers).status_code == status:
+            return time.monotonic() - start
+        time.sleep(0.1)
+    return None
+
+
+def test_deactivation_makes_an_existing_access_token_fail_within_5_seconds(
+    database_url, db, accounts, as_admin
+):
+    # two app instances = two workers with their own user caches
+    worker_a = testing.TestClient(create_app(make_config(database_url), db))
+    worker_b = testing.TestClient(create_app(make_config(database_url), db))
+    operator = bearer(login(worker_b, "operator").json["access_token"])
+    assert worker_b.simulate_get("/api/auth/me", headers=operator).status_code == 200  # cached in worker b
+    assert (
+        worker_a.simulate_patch(
+            f"/api/users/{accounts['operator']}", headers=as_admin, json={"is_active": False}
+        ).status_code
+        == 200
+    )
+    elapsed = _poll_until(worker_b, operator, 401, 5)
+    assert elapsed is not None and elapsed <= 5.0
+
+
+def test_demotion_bites_within_5_seconds(database_url, db, accounts, as_admin):
+    worker_a = testing.TestClient(create_app(make_config(database_url), db))
+    worker_b = testing.TestClient(create_app(make_config(database_url), db))
+    worker_a.simulate_patch(f"/api/users/{accounts['operator']}", headers=as_admin, json={"role": "ADMIN"})
+    promoted = bearer(login(worker_b, "operator").json["access_token"])
+    assert worker_b.simulate_get("/api/users", headers=promoted).status_code == 200
+    worker_a.simulate_patch(f"/api/users/{accounts['operator']}", headers=as_admin, json={"role": "OPERATOR"})
+    start = time.monotonic()
+    while worker_b.simulate_get("/api/users", headers=promoted).status_code != 403:
+        assert time.monotonic() - start <= 5.0
+        time.sleep(0.1)
