@@ -15,7 +15,7 @@ from .db import Database, Statements
 from .media import handlers
 from .middleware import BodyLimit, RequestId
 from .ratelimit import ClientAddress, LoginLimit, make_storage
-from .resources import auth, system, users
+from .resources import auth, drafts, system, users
 from .tokens import TokenIssuer
 
 
@@ -51,6 +51,9 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
         config.login_attempts_per_minute,
     )
 
+    drafting = drafts.Drafting(db, sql, config.default_location_code)
+    group_item = drafts.DraftGroupItem(db, sql, drafting)
+    draft_item = drafts.DraftItem(db, sql, drafting)
     spec = system.OpenApi()
     routes = [
         Route("/health", system.Health(db, sql)),
@@ -62,6 +65,14 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
         Route("/api/auth/change-password", auth.ChangePassword(db, sql)),
         Route("/api/users", users.Users(db, sql)),
         Route("/api/users/{id:id}", users.UserItem(db, sql, user_cache)),
+        Route("/api/draft-groups", drafts.DraftGroups(db, sql, drafting)),
+        Route("/api/draft-groups/{id:id}", group_item),
+        Route("/api/draft-groups/{id:id}/approve", group_item, "approve"),
+        Route("/api/draft-groups/{id:id}/reject", group_item, "reject"),
+        Route("/api/drafts", drafts.Drafts(db, sql, drafting)),
+        Route("/api/drafts/{id:id}", draft_item),
+        Route("/api/drafts/{id:id}/approve", draft_item, "approve"),
+        Route("/api/drafts/{id:id}/reject", draft_item, "reject"),
     ]
 
     middleware: list[object] = [RequestId(), BodyLimit(config.max_body_bytes)]

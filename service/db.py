@@ -72,7 +72,7 @@ class Database:
         self.url = url
         self.max_attempts = max_attempts
         options = (
-            f"-c statement_timeout={statement_timeout_ms} "
+            f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} "
             f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
         )
         self.pool = ConnectionPool(
@@ -96,6 +96,16 @@ class Database:
         with self.pool.connection(timeout=timeout) as conn:
             yield conn
 
+    def one(self, statement: str, params: dict | None = None) -> dict | None:
+        """One autocommit statement; its first row."""
+        with self.pool.connection() as conn:
+            return conn.execute(statement, params).fetchone()
+
+    def all(self, statement: str, params: dict | None = None) -> list[dict]:
+        """One autocommit statement; all its rows."""
+        with self.pool.connection() as conn:
+            return conn.execute(statement, params).fetchall()
+
     @contextmanager
     def transaction(self, isolation: IsolationLevel | None = None) -> Iterator[psycopg.Connection]:
         """One READ COMMITTED (or given isolation) transaction; commits on success, rolls back on error."""
@@ -104,20 +114,39 @@ class Database:
             with conn.transaction():
                 yield conn
 
-    def serializable(self, work: Callable[[psycopg.Connection], T], *, attempts: int | None = None) -> T:
-        """Run `work(conn)` in a SERIALIZABLE transaction, commit included, retrying 40001/40P01.
+    def run(
+        self,
+        work: Callable[[psycopg.Connection], Callable[[], T]],
+        *,
+        isolation: IsolationLevel | None = IsolationLevel.SERIALIZABLE,
+        retry_on: tuple[type[Exception], ...] = RETRYABLE,
+        attempts: int | None = None,
+    ) -> T:
+        """Run `work` in one transaction, commit included, retrying `retry_on` errors with jittered backoff.
 
-        `work` must be safe to run again: it only talks to the database through `conn`.
+        `work(conn)` queues its statements and returns a function that reads their results. The
+        connection is in pipeline mode, so BEGIN, the statements and COMMIT travel in one round trip
+        unless `work` reads a result early; results are read only once the COMMIT has succeeded.
+        `work` must be safe to run again: it talks to the database only through `conn`.
         """
         attempts = attempts or self.max_attempts
         for attempt in range(1, attempts + 1):
             try:
-                with self.transaction(IsolationLevel.SERIALIZABLE) as conn:
-                    return work(conn)
-            except RETRYABLE as error:
+                with self.pool.connection() as conn:
+                    conn.isolation_level = isolation
+                    with conn.pipeline(), conn.transaction():
+                        read = work(conn)
+                    return read()
+            except retry_on as error:
                 if attempt == attempts:
-                    log.warning("giving up after %d attempts: %s", attempt, error.sqlstate)
+                    log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
                     raise Busy() from error
                 # full jitter, growing from 2 ms towards 100 ms
                 time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
         raise AssertionError("unreachable")
+
+    def serializable(
+        self, work: Callable[[psycopg.Connection], Callable[[], T]], *, attempts: int | None = None
+    ) -> T:
+        """`run` at SERIALIZABLE, retrying serialization failures (40001) and deadlocks (40P01)."""
+        return self.run(work, attempts=attempts)

@@ -261,3 +261,114 @@ def as_admin(tokens):
 @pytest.fixture
 def as_operator(tokens):
     return bearer(tokens["operator"])
+
+
+# --- master data and balances --------------------------------------------------------------------
+
+
+class Stockroom:
+    """Builds locations, articles, batches and balances for a test. Balances are booked through the
+    ledger, so a test starts with balance = ledger sum for every key."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._n = itertools.count(1)
+
+    def _one(self, statement: str, params=()):
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(statement, params).fetchone()
+
+    def location(self, code: str = "13") -> int:
+        found = self._one("SELECT id FROM locations WHERE code = %s", (code,))
+        return (
+            found[0]
+            if found
+            else self._one(
+                "INSERT INTO locations (code, name) VALUES (%s, %s) RETURNING id", (code, f"Location {code}")
+            )[0]
+        )
+
+    def article(self, paint: bool = True, article_no: str | None = None) -> int:
+        number = article_no or f"{'P' if paint else 'C'}-{next(self._n):04d}"
+        return self._one(
+            "INSERT INTO articles (article_no, description, is_paint) VALUES (%s, %s, %s) RETURNING id",
+            (number, f"Article {number}", paint),
+        )[0]
+
+    def batch(self, article_id: int, code: str | None = None) -> int:
+        code = code or f"{10000 + next(self._n)}"
+        return self._one(
+            "INSERT INTO batches (article_id, batch_code, expiry_date) VALUES (%s, %s, '2030-01-01') "
+            "RETURNING id",
+            (article_id, code),
+        )[0]
+
+    def paint_batch(self, stock="0", surplus="0", location: str = "13") -> tuple[int, int]:
+        """(article_id, batch_id) of a new paint batch holding these balances at `location`."""
+        article = self.article()
+        batch = self.batch(article)
+        self.book(self.location(location), article, batch, stock, surplus)
+        return article, batch
+
+    def book(self, location_id: int, article_id: int, batch_id: int, stock="0", surplus="0") -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for table, bucket, tx_type, qty in (
+                ("stock", "STOCK", "STOCK_RECEIPT", stock),
+                ("surplus", "SURPLUS", "INVENTORY_ADJUSTMENT", surplus),
+            ):
+                conn.execute(
+                    f"INSERT INTO {table} (location_id, batch_id, article_id, quantity_kg) "
+                    f"VALUES (%s, %s, %s, %s) ON CONFLICT (location_id, batch_id) "
+                    f"DO UPDATE SET quantity_kg = {table}.quantity_kg + excluded.quantity_kg",
+                    (location_id, batch_id, article_id, qty),
+                )
+                if float(qty) > 0:
+                    conn.execute(
+                        "INSERT INTO transactions (tx_type, bucket, quantity_kg, location_id, article_id, "
+                        "batch_id, source) VALUES (%s, %s, %s, %s, %s, %s, 'test')",
+                        (tx_type, bucket, qty, location_id, article_id, batch_id),
+                    )
+
+    def balances(self, batch_id: int, location: str = "13") -> tuple[str, str]:
+        """(stock, surplus) of a key as strings like '8.00'."""
+        row = self._one(
+            "SELECT (SELECT quantity_kg FROM stock WHERE location_id = l.id AND batch_id = %(b)s), "
+            "(SELECT quantity_kg FROM surplus WHERE location_id = l.id AND batch_id = %(b)s) "
+            "FROM locations l WHERE l.code = %(code)s",
+            {"b": batch_id, "code": location},
+        )
+        return tuple(str(v) if v is not None else None for v in row)
+
+    def snapshot(self) -> dict:
+        """Every balance, ledger row, group and draft: to compare before and after a refused write."""
+        with psycopg.connect(self.url) as conn:
+            return {
+                table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                for table in (
+                    "stock",
+                    "surplus",
+                    "transactions",
+                    "draft_groups",
+                    "weigh_in_drafts",
+                    "approval_actions",
+                )
+            }
+
+    def unreconciled(self) -> list:
+        """Keys whose balance differs from the sum of their ledger rows (empty when healthy)."""
+        with psycopg.connect(self.url) as conn:
+            return conn.execute("""
+                SELECT b.bucket, b.location_id, b.batch_id, b.quantity_kg, coalesce(l.total, 0)
+                FROM (SELECT 'STOCK' AS bucket, location_id, batch_id, quantity_kg FROM stock
+                      UNION ALL SELECT 'SURPLUS', location_id, batch_id, quantity_kg FROM surplus) b
+                FULL JOIN (SELECT bucket, location_id, batch_id, sum(quantity_kg) AS total FROM transactions
+                           WHERE bucket IS NOT NULL GROUP BY 1, 2, 3) l USING (bucket, location_id, batch_id)
+                WHERE coalesce(b.quantity_kg, 0) <> coalesce(l.total, 0)""").fetchall()
+
+
+@pytest.fixture
+def stockroom(database_url):
+    room = Stockroom(database_url)
+    room.location("13")
+    yield room
+    assert room.unreconciled() == [], "a balance differs from its ledger sum"

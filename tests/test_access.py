@@ -31,6 +31,18 @@ EXPECTED = {
     ("GET", "/api/users"): ADMIN,
     ("POST", "/api/users"): ADMIN,
     ("PATCH", "/api/users/{id}"): ADMIN,
+    ("GET", "/api/draft-groups"): ANY,
+    ("POST", "/api/draft-groups"): ANY,
+    ("GET", "/api/draft-groups/{id}"): ANY,
+    ("PATCH", "/api/draft-groups/{id}"): ANY,
+    ("POST", "/api/draft-groups/{id}/approve"): ADMIN,
+    ("POST", "/api/draft-groups/{id}/reject"): ADMIN,
+    ("GET", "/api/drafts"): ANY,
+    ("POST", "/api/drafts"): ANY,
+    ("GET", "/api/drafts/{id}"): ANY,
+    ("PATCH", "/api/drafts/{id}"): ANY,
+    ("POST", "/api/drafts/{id}/approve"): ADMIN,
+    ("POST", "/api/drafts/{id}/reject"): ADMIN,
 }
 
 

@@ -38,7 +38,7 @@ def test_serializable_retries_a_serialization_failure_and_the_second_attempt_suc
             first_read.set()
             other_committed.wait(10)
         conn.execute("UPDATE counter SET n = %s WHERE id = 1", (n + 1,))
-        return n + 1
+        return lambda: n + 1
 
     def other():
         first_read.wait(10)

@@ -1,0 +1,323 @@
+-- Draft groups and their lines (drafts). Every statement that changes a group's status changes its
+-- lines in the same statement: the composite FK (draft_group_id, location_id, status) holds them equal.
+
+-- name: ensure_na_batches
+-- The per-article system batch 'NA' exists for each given consumable (race-free: ON CONFLICT).
+INSERT INTO batches (article_id, batch_code, expiry_date, note)
+SELECT a.id, 'NA', DATE '2099-12-31', 'system batch'
+FROM articles a
+WHERE a.id = ANY(%(article_ids)s::bigint[]) AND NOT a.is_paint
+ON CONFLICT (article_id, batch_code) DO NOTHING
+
+-- name: create_group
+-- Creates a group and all its lines in one statement, or nothing. Returns one row: `outcome`
+-- (create | replay | duplicate | location_not_found | invalid) and, for invalid/duplicate, `problems`
+-- naming each line (n) and what is wrong. A replay is a re-send whose client_event_ids all name lines
+-- with the same content in one existing group (of exactly these lines when `whole_group`).
+WITH input AS (
+    SELECT l.n, l.article_id, l.batch_id, l.quantity_kg, l.client_event_id, l.note, l.draft_type
+    FROM jsonb_to_recordset(%(lines)s::jsonb)
+         AS l (n int, article_id bigint, batch_id bigint, quantity_kg numeric(14,2), client_event_id text,
+               note text, draft_type text)
+), loc AS (
+    SELECT id FROM locations
+    WHERE CASE WHEN %(location_id)s::bigint IS NULL THEN code = %(default_location_code)s
+               ELSE id = %(location_id)s::bigint END
+), resolved AS (
+    SELECT i.*, a.id IS NOT NULL AS article_found, a.is_paint, a.is_active AS article_active,
+           coalesce(i.batch_id, na.id) AS resolved_batch_id, b.id IS NOT NULL AS batch_found,
+           b.article_id AS batch_article_id, b.is_active AS batch_active
+    FROM input i
+    LEFT JOIN articles a ON a.id = i.article_id
+    LEFT JOIN batches na ON i.batch_id IS NULL AND NOT a.is_paint AND na.article_id = a.id AND na.batch_code = 'NA'
+    LEFT JOIN batches b ON b.id = coalesce(i.batch_id, na.id)
+), problems AS (
+    SELECT n, article_id, batch_id, code FROM (
+        SELECT n, article_id, batch_id, CASE
+                   WHEN NOT article_found THEN 'ARTICLE_NOT_FOUND'
+                   WHEN batch_id IS NULL AND is_paint THEN 'BATCH_REQUIRED'
+                   WHEN NOT batch_found THEN 'BATCH_NOT_FOUND'
+                   WHEN batch_article_id <> article_id THEN 'BATCH_ARTICLE_MISMATCH'
+                   WHEN NOT article_active THEN 'ARTICLE_ARCHIVED'
+                   WHEN NOT batch_active THEN 'BATCH_INACTIVE'
+               END AS code
+        FROM resolved
+    ) checked
+    WHERE code IS NOT NULL
+), existing AS (
+    SELECT r.n, r.client_event_id, d.draft_group_id,
+           (d.article_id, d.batch_id, d.quantity_kg, d.draft_type, d.location_id, coalesce(d.note, ''))
+             IS NOT DISTINCT FROM
+           (r.article_id, r.resolved_batch_id, r.quantity_kg, r.draft_type, (SELECT id FROM loc), coalesce(r.note, ''))
+             AS same
+    FROM resolved r
+    JOIN weigh_in_drafts d ON d.client_event_id = r.client_event_id
+), verdict AS (
+    SELECT CASE
+               WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
+               WHEN EXISTS (SELECT 1 FROM problems) THEN 'invalid'
+               WHEN NOT EXISTS (SELECT 1 FROM existing) THEN 'create'
+               WHEN (SELECT bool_and(same) AND count(*) = (SELECT count(*) FROM input)
+                            AND count(DISTINCT draft_group_id) = 1 FROM existing)
+                    AND (NOT %(whole_group)s
+                         OR (SELECT count(*) FROM weigh_in_drafts
+                             WHERE draft_group_id = (SELECT min(draft_group_id) FROM existing))
+                            = (SELECT count(*) FROM input))
+                    THEN 'replay'
+               ELSE 'duplicate'
+           END AS outcome
+), counter AS (
+    INSERT INTO draft_group_name_counters AS c (prefix, day, last_no)
+    SELECT %(name_prefix)s, (now() AT TIME ZONE 'UTC')::date, 1
+    FROM verdict WHERE outcome = 'create' AND %(name)s::text IS NULL
+    ON CONFLICT (prefix, day) DO UPDATE SET last_no = c.last_no + 1
+    RETURNING last_no, day
+), grp AS (
+    INSERT INTO draft_groups (name, source, location_id, created_by_user_id)
+    SELECT coalesce(%(name)s::text,
+                    %(name_prefix)s || '_' || lpad(c.last_no::text, greatest(3, length(c.last_no::text)), '0')
+                        || '-' || to_char(c.day, 'YYYY-MM-DD')),
+           %(source)s, loc.id, %(user_id)s
+    FROM verdict v CROSS JOIN loc LEFT JOIN counter c ON true
+    WHERE v.outcome = 'create'
+    RETURNING id, location_id, source, created_by_user_id
+), lines AS (
+    INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type,
+                                 source, client_event_id, note, created_by_user_id)
+    SELECT g.id, g.location_id, r.article_id, r.resolved_batch_id, r.quantity_kg, r.draft_type, g.source,
+           r.client_event_id, r.note, g.created_by_user_id
+    FROM grp g CROSS JOIN resolved r
+    ORDER BY r.n
+    RETURNING id
+)
+SELECT v.outcome,
+       (SELECT id FROM grp) AS group_id,
+       (SELECT count(*) FROM lines) AS lines_created,
+       CASE v.outcome
+           WHEN 'invalid' THEN (SELECT jsonb_agg(jsonb_build_object('n', n, 'code', code, 'article_id', article_id,
+                                                                    'batch_id', batch_id) ORDER BY n)
+                                FROM problems)
+           WHEN 'duplicate' THEN (SELECT jsonb_agg(jsonb_build_object('n', n, 'client_event_id', client_event_id)
+                                                   ORDER BY n)
+                                  FROM existing WHERE NOT same OR %(whole_group)s)
+       END AS problems
+FROM verdict v
+
+-- name: group_detail
+-- One group with its readable lines, one row per line (one row with NULL line columns when empty).
+-- Found by id, or by the id or client_event_id of one of its lines. Operators see only their own groups.
+SELECT g.id AS group_id, g.name AS group_name, g.status AS group_status, g.source AS group_source,
+       g.location_id AS group_location_id, g.created_by_user_id AS group_created_by_user_id,
+       u.username AS group_created_by_name, g.created_at AS group_created_at,
+       g.decided_by_user_id, g.decided_at, g.decision_note,
+       d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
+       d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
+       a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
+       d.consumed_surplus_kg, d.consumed_stock_kg
+FROM draft_groups g
+JOIN users u ON u.id = g.created_by_user_id
+LEFT JOIN weigh_in_drafts d ON d.draft_group_id = g.id
+LEFT JOIN articles a ON a.id = d.article_id
+LEFT JOIN batches b ON b.id = d.batch_id
+WHERE g.id = coalesce(%(group_id)s::bigint,
+                      (SELECT draft_group_id FROM weigh_in_drafts WHERE id = %(draft_id)s::bigint),
+                      (SELECT draft_group_id FROM weigh_in_drafts WHERE client_event_id = %(client_event_id)s::text))
+  AND (%(viewer_is_admin)s OR g.created_by_user_id = %(viewer_id)s)
+ORDER BY d.id
+
+-- name: list_groups
+-- A page of group summaries, newest first, with line count and total quantity per group.
+SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id, u.username AS created_by_name,
+       g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg
+FROM draft_groups g
+JOIN users u ON u.id = g.created_by_user_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
+    FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
+) s
+WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
+  AND (%(source)s::text IS NULL OR g.source = %(source)s)
+  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
+  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+  AND (%(after_id)s::bigint IS NULL OR g.id < %(after_id)s)
+ORDER BY g.id DESC
+LIMIT %(limit)s
+
+-- name: count_groups
+-- How many groups match the list filters.
+SELECT count(*) AS total
+FROM draft_groups g
+WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
+  AND (%(source)s::text IS NULL OR g.source = %(source)s)
+  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
+  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+
+-- name: rename_group
+-- Renames a DRAFT group (admin or its creator) and audits it as RENAME.
+-- outcome: not_found | not_draft | renamed.
+WITH target AS (
+    SELECT id, name, status FROM draft_groups
+    WHERE id = %(group_id)s AND (%(actor_is_admin)s OR created_by_user_id = %(actor_id)s)
+), renamed AS (
+    UPDATE draft_groups g SET name = %(name)s
+    FROM target t WHERE g.id = t.id AND t.status = 'DRAFT'
+    RETURNING g.id
+), audit AS (
+    INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value)
+    SELECT 'RENAME', t.id, %(actor_id)s, jsonb_build_object('name', t.name), jsonb_build_object('name', %(name)s::text)
+    FROM target t JOIN renamed r ON r.id = t.id
+)
+SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
+            WHEN NOT EXISTS (SELECT 1 FROM renamed) THEN 'not_draft'
+            ELSE 'renamed' END AS outcome
+
+-- name: reject_group
+-- Rejects a DRAFT group and its lines (no balance moves) and audits it with the note. The group is
+-- named directly or by one of its lines (`draft_id`, which must then be its only line).
+-- outcome: not_found | not_draft | group_required | rejected.
+WITH target AS (
+    SELECT g.id, g.status, (SELECT count(*) FROM weigh_in_drafts d WHERE d.draft_group_id = g.id) AS line_count
+    FROM draft_groups g
+    WHERE g.id = coalesce(%(group_id)s::bigint,
+                          (SELECT draft_group_id FROM weigh_in_drafts WHERE id = %(draft_id)s::bigint))
+), verdict AS (
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
+                WHEN (SELECT status FROM target) <> 'DRAFT' THEN 'not_draft'
+                WHEN %(draft_id)s::bigint IS NOT NULL AND (SELECT line_count FROM target) > 1 THEN 'group_required'
+                ELSE 'rejected' END AS outcome
+), lines_done AS (
+    UPDATE weigh_in_drafts d SET status = 'REJECTED', updated_at = now()
+    FROM target t, verdict v WHERE d.draft_group_id = t.id AND v.outcome = 'rejected'
+), group_done AS (
+    UPDATE draft_groups g
+    SET status = 'REJECTED', decided_by_user_id = %(actor_id)s, decided_at = now(), decision_note = %(note)s
+    FROM target t, verdict v WHERE g.id = t.id AND v.outcome = 'rejected'
+), audit AS (
+    INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value, note)
+    SELECT 'REJECT', t.id, %(actor_id)s, '{"status": "DRAFT"}', '{"status": "REJECTED"}', %(note)s
+    FROM target t, verdict v WHERE v.outcome = 'rejected'
+)
+SELECT v.outcome, t.id AS group_id FROM verdict v LEFT JOIN target t ON true
+
+-- name: approve_group
+-- Approves a DRAFT group in one statement (run it SERIALIZABLE). Per (location, batch) key,
+-- INVENTORY_SHORTAGE lines are served first, from stock only, in draft-id order; then WEIGH_IN lines
+-- in draft-id order, each taking surplus first, then the stock that is left. If any line is short,
+-- nothing is written and every line comes back with what it lacks (shortage_kg). On success balances
+-- move once per key (aggregated: a row is updated only once per statement), the ledger gets its rows,
+-- group and lines become APPROVED and the audit row is written.
+-- The group is named directly or by one of its lines (`draft_id`, which must then be its only line).
+-- outcome: not_found | not_draft | group_required | empty | short | approved; one row per line.
+WITH target AS (
+    SELECT g.id, g.status, g.name, g.source, g.location_id, g.created_by_user_id, g.created_at
+    FROM draft_groups g
+    WHERE g.id = coalesce(%(group_id)s::bigint,
+                          (SELECT draft_group_id FROM weigh_in_drafts WHERE id = %(draft_id)s::bigint))
+), lines AS (
+    SELECT d.id, d.location_id, d.batch_id, d.article_id, d.quantity_kg AS q, d.draft_type, d.source,
+           d.client_event_id, d.note, d.created_by_user_id, d.created_at
+    FROM weigh_in_drafts d
+    JOIN target t ON d.draft_group_id = t.id
+), ordered AS (
+    SELECT l.*,
+           -- what earlier lines of the same kind on the same key asked for
+           sum(l.q) OVER (PARTITION BY l.location_id, l.batch_id, l.draft_type ORDER BY l.id) - l.q AS before_q,
+           coalesce(sum(l.q) FILTER (WHERE l.draft_type = 'INVENTORY_SHORTAGE')
+                        OVER (PARTITION BY l.location_id, l.batch_id), 0) AS shortage_demand
+    FROM lines l
+), balances AS (
+    SELECT k.location_id, k.batch_id, coalesce(st.quantity_kg, 0) AS stock, coalesce(sp.quantity_kg, 0) AS surplus
+    FROM (SELECT DISTINCT location_id, batch_id FROM lines) k
+    LEFT JOIN stock st ON st.location_id = k.location_id AND st.batch_id = k.batch_id
+    LEFT JOIN surplus sp ON sp.location_id = k.location_id AND sp.batch_id = k.batch_id
+), taken AS (
+    SELECT o.*, b.stock, b.surplus,
+           CASE WHEN o.draft_type = 'INVENTORY_SHORTAGE' THEN 0
+                ELSE least(o.q, greatest(0, b.surplus - o.before_q)) END AS from_surplus,
+           CASE WHEN o.draft_type = 'INVENTORY_SHORTAGE' THEN least(o.q, greatest(0, b.stock - o.before_q))
+                -- stock left after the shortage lines, less what earlier weigh-ins took from stock
+                ELSE least(o.q - least(o.q, greatest(0, b.surplus - o.before_q)),
+                           greatest(0, greatest(0, b.stock - o.shortage_demand)
+                                       - greatest(0, o.before_q - b.surplus)))
+           END AS from_stock
+    FROM ordered o
+    JOIN balances b ON b.location_id = o.location_id AND b.batch_id = o.batch_id
+), alloc AS (
+    SELECT t.*, t.q - t.from_surplus - t.from_stock AS shortage FROM taken t
+), verdict AS (
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
+                WHEN (SELECT status FROM target) <> 'DRAFT' THEN 'not_draft'
+                WHEN %(draft_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM lines) > 1 THEN 'group_required'
+                WHEN NOT EXISTS (SELECT 1 FROM lines) THEN 'empty'
+                WHEN EXISTS (SELECT 1 FROM alloc WHERE shortage > 0) THEN 'short'
+                ELSE 'approved' END AS outcome
+), per_key AS (
+    SELECT a.location_id, a.batch_id, sum(a.from_stock) AS stock_used, sum(a.from_surplus) AS surplus_used
+    FROM alloc a, verdict v
+    WHERE v.outcome = 'approved'
+    GROUP BY a.location_id, a.batch_id
+), stock_moved AS (
+    UPDATE stock s SET quantity_kg = s.quantity_kg - k.stock_used, updated_at = now()
+    FROM per_key k
+    WHERE s.location_id = k.location_id AND s.batch_id = k.batch_id AND k.stock_used > 0
+), surplus_moved AS (
+    UPDATE surplus s SET quantity_kg = s.quantity_kg - k.surplus_used, updated_at = now()
+    FROM per_key k
+    WHERE s.location_id = k.location_id AND s.batch_id = k.batch_id AND k.surplus_used > 0
+), ledger AS (
+    INSERT INTO transactions (tx_type, bucket, quantity_kg, location_id, article_id, batch_id, user_id, source,
+                              client_event_id, draft_id, draft_group_id, meta)
+    SELECT m.tx_type, m.bucket, m.quantity_kg, a.location_id, a.article_id, a.batch_id, %(actor_id)s, a.source,
+           a.client_event_id, a.id, t.id, jsonb_build_object('created_by_user_id', a.created_by_user_id)
+    FROM alloc a
+    CROSS JOIN target t
+    CROSS JOIN verdict v
+    CROSS JOIN LATERAL (VALUES
+        ('WEIGH_IN', NULL, a.q, a.draft_type = 'WEIGH_IN'),
+        ('SURPLUS_CONSUMED', 'SURPLUS', -a.from_surplus, a.draft_type = 'WEIGH_IN' AND a.from_surplus > 0),
+        ('STOCK_CONSUMED', 'STOCK', -a.from_stock, a.draft_type = 'WEIGH_IN' AND a.from_stock > 0),
+        ('INVENTORY_ADJUSTMENT', 'STOCK', -a.q, a.draft_type = 'INVENTORY_SHORTAGE')
+    ) AS m (tx_type, bucket, quantity_kg, wanted)
+    WHERE v.outcome = 'approved' AND m.wanted
+    ORDER BY a.id
+), lines_done AS (
+    UPDATE weigh_in_drafts d
+    SET status = 'APPROVED', consumed_surplus_kg = a.from_surplus, consumed_stock_kg = a.from_stock,
+        updated_at = now()
+    FROM alloc a, verdict v
+    WHERE d.id = a.id AND v.outcome = 'approved'
+), group_done AS (
+    UPDATE draft_groups g
+    SET status = 'APPROVED', decided_by_user_id = %(actor_id)s, decided_at = now(), decision_note = %(note)s
+    FROM target t, verdict v
+    WHERE g.id = t.id AND v.outcome = 'approved'
+), audit AS (
+    INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value, note)
+    SELECT 'APPROVE', t.id, %(actor_id)s, '{"status": "DRAFT"}',
+           jsonb_build_object('status', 'APPROVED', 'lines', (SELECT count(*) FROM alloc)), %(note)s
+    FROM target t, verdict v
+    WHERE v.outcome = 'approved'
+)
+SELECT v.outcome,
+       t.id AS group_id, t.name AS group_name,
+       CASE WHEN v.outcome = 'approved' THEN 'APPROVED' ELSE t.status END AS group_status,
+       t.source AS group_source, t.location_id AS group_location_id,
+       t.created_by_user_id AS group_created_by_user_id, u.username AS group_created_by_name,
+       t.created_at AS group_created_at,
+       CASE WHEN v.outcome = 'approved' THEN %(actor_id)s::bigint END AS decided_by_user_id,
+       CASE WHEN v.outcome = 'approved' THEN now() END AS decided_at,
+       CASE WHEN v.outcome = 'approved' THEN %(note)s::text END AS decision_note,
+       a.id, t.id AS draft_group_id, a.location_id, a.article_id, a.batch_id, a.q AS quantity_kg,
+       CASE WHEN v.outcome = 'approved' THEN 'APPROVED' ELSE 'DRAFT' END AS status,
+       a.draft_type, a.source, a.client_event_id, a.note, a.created_by_user_id, a.created_at,
+       ar.article_no, ar.description, b.batch_code, b.expiry_date, ar.uom,
+       CASE WHEN v.outcome = 'approved' THEN a.from_surplus END AS consumed_surplus_kg,
+       CASE WHEN v.outcome = 'approved' THEN a.from_stock END AS consumed_stock_kg,
+       a.stock AS available_stock_kg, a.surplus AS available_surplus_kg, a.shortage AS shortage_kg
+FROM verdict v
+LEFT JOIN target t ON true
+LEFT JOIN users u ON u.id = t.created_by_user_id
+LEFT JOIN alloc a ON true
+LEFT JOIN articles ar ON ar.id = a.article_id
+LEFT JOIN batches b ON b.id = a.batch_id
+ORDER BY a.id

@@ -1,0 +1,66 @@
+-- Single drafts (lines), as the older client sees them.
+
+-- name: draft_detail
+-- One readable line. Operators see only their own.
+SELECT d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
+       d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
+       a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
+       d.consumed_surplus_kg, d.consumed_stock_kg
+FROM weigh_in_drafts d
+JOIN articles a ON a.id = d.article_id
+JOIN batches b ON b.id = d.batch_id
+WHERE d.id = coalesce(%(draft_id)s::bigint,
+                      (SELECT id FROM weigh_in_drafts WHERE client_event_id = %(client_event_id)s))
+  AND (%(viewer_is_admin)s OR d.created_by_user_id = %(viewer_id)s)
+
+-- name: list_drafts
+-- A page of readable lines, newest first.
+SELECT d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
+       d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
+       a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
+       d.consumed_surplus_kg, d.consumed_stock_kg
+FROM weigh_in_drafts d
+JOIN articles a ON a.id = d.article_id
+JOIN batches b ON b.id = d.batch_id
+WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
+  AND (%(draft_type)s::text IS NULL OR d.draft_type = %(draft_type)s)
+  AND (%(location_id)s::bigint IS NULL OR d.location_id = %(location_id)s)
+  AND (%(article_id)s::bigint IS NULL OR d.article_id = %(article_id)s)
+  AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
+  AND (%(after_id)s::bigint IS NULL OR d.id < %(after_id)s)
+ORDER BY d.id DESC
+LIMIT %(limit)s
+
+-- name: count_drafts
+-- How many lines match the list filters.
+SELECT count(*) AS total
+FROM weigh_in_drafts d
+WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
+  AND (%(draft_type)s::text IS NULL OR d.draft_type = %(draft_type)s)
+  AND (%(location_id)s::bigint IS NULL OR d.location_id = %(location_id)s)
+  AND (%(article_id)s::bigint IS NULL OR d.article_id = %(article_id)s)
+  AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
+
+-- name: edit_draft
+-- Changes a DRAFT line's quantity and/or note (admin or its creator), audited as EDIT with old and new
+-- values. outcome: not_found | not_draft | edited.
+WITH target AS (
+    SELECT id, quantity_kg, note, status FROM weigh_in_drafts
+    WHERE id = %(draft_id)s AND (%(actor_is_admin)s OR created_by_user_id = %(actor_id)s)
+), edited AS (
+    UPDATE weigh_in_drafts d
+    SET quantity_kg = coalesce(%(quantity_kg)s::numeric, d.quantity_kg),
+        note = CASE WHEN %(set_note)s THEN %(note)s::text ELSE d.note END,
+        updated_at = now()
+    FROM target t WHERE d.id = t.id AND t.status = 'DRAFT'
+    RETURNING d.id, d.quantity_kg, d.note
+), audit AS (
+    INSERT INTO approval_actions (action, draft_id, draft_group_id, actor_user_id, old_value, new_value)
+    SELECT 'EDIT', t.id, (SELECT draft_group_id FROM weigh_in_drafts WHERE id = t.id), %(actor_id)s,
+           jsonb_build_object('quantity_kg', t.quantity_kg, 'note', t.note),
+           jsonb_build_object('quantity_kg', e.quantity_kg, 'note', e.note)
+    FROM target t JOIN edited e ON e.id = t.id
+)
+SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
+            WHEN NOT EXISTS (SELECT 1 FROM edited) THEN 'not_draft'
+            ELSE 'edited' END AS outcome

@@ -1,0 +1,328 @@
+"""Draft groups over HTTP: bulk creation, surplus-first approval, atomic refusal, rejection."""
+
+from __future__ import annotations
+
+import itertools
+
+import psycopg
+import pytest
+
+_events = itertools.count(1)
+
+
+def line(article, batch, quantity, **extra):
+    return {
+        "article_id": article,
+        "batch_id": batch,
+        "quantity_kg": quantity,
+        "client_event_id": f"ev-{next(_events)}",
+        **extra,
+    }
+
+
+def create(client, headers, lines, **body):
+    return client.simulate_post("/api/draft-groups", headers=headers, json={"lines": lines, **body})
+
+
+def approve(client, headers, group_id, **body):
+    return client.simulate_post(f"/api/draft-groups/{group_id}/approve", headers=headers, json=body or None)
+
+
+def ledger(database_url, group_id):
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT draft_id, tx_type, bucket, quantity_kg::text FROM transactions "
+            "WHERE draft_group_id = %s ORDER BY id",
+            (group_id,),
+        ).fetchall()
+
+
+def test_bulk_create_makes_one_group_with_both_lines_in_draft(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    result = create(client, as_admin, [line(article, batch, "3"), line(article, batch, 4.5)])
+    assert result.status_code == 201, result.text
+    group = result.json
+    assert group["status"] == "DRAFT" and group["line_count"] == 2
+    assert group["total_quantity_kg"] == 7.5
+    assert group["name"].startswith("AdminDraft_001-")
+    assert [d["status"] for d in group["drafts"]] == ["DRAFT", "DRAFT"]
+    assert {d["draft_group_id"] for d in group["drafts"]} == {group["id"]}
+    first = group["drafts"][0]
+    assert first["article_no"].startswith("P-") and first["batch_code"] and first["uom"] == "KG"
+    assert first["expiry_date"] == "2030-01-01"
+
+
+def test_approve_consumes_surplus_before_stock(client, as_admin, stockroom, database_url):
+    article, batch = stockroom.paint_batch(stock="10", surplus="5")
+    group = create(client, as_admin, [line(article, batch, "3"), line(article, batch, "4")]).json
+    result = approve(client, as_admin, group["id"], note="ok")
+    assert result.status_code == 200, result.text
+    body = result.json
+    assert body["status"] == "APPROVED" and body["decision_note"] == "ok"
+    assert [(d["consumed_surplus_kg"], d["consumed_stock_kg"]) for d in body["drafts"]] == [(3, 0), (2, 2)]
+    assert stockroom.balances(batch) == ("8.00", "0.00")
+    one, two = (d["id"] for d in body["drafts"])
+    assert ledger(database_url, group["id"]) == [
+        (one, "WEIGH_IN", None, "3.00"),
+        (one, "SURPLUS_CONSUMED", "SURPLUS", "-3.00"),
+        (two, "WEIGH_IN", None, "4.00"),
+        (two, "SURPLUS_CONSUMED", "SURPLUS", "-2.00"),
+        (two, "STOCK_CONSUMED", "STOCK", "-2.00"),
+    ]
+
+
+def test_short_group_changes_nothing_and_lists_the_short_line(client, as_admin, stockroom):
+    a1, b1 = stockroom.paint_batch(stock="10")
+    a2, b2 = stockroom.paint_batch(stock="1", surplus="0.5")
+    group = create(client, as_admin, [line(a1, b1, "5"), line(a2, b2, "2")]).json
+    before = stockroom.snapshot()
+    result = approve(client, as_admin, group["id"])
+    assert result.status_code == 409
+    error = result.json["error"]
+    assert error["code"] == "INSUFFICIENT_STOCK"
+    assert error["details"]["shortages"] == [
+        {
+            "draft_id": group["drafts"][1]["id"],
+            "article_id": a2,
+            "batch_id": b2,
+            "required_kg": 2,
+            "available_stock_kg": 1,
+            "available_surplus_kg": 0.5,
+            "shortage_kg": 0.5,
+        }
+    ]
+    assert stockroom.snapshot() == before
+    detail = client.simulate_get(f"/api/draft-groups/{group['id']}", headers=as_admin).json
+    assert detail["status"] == "DRAFT" and {d["status"] for d in detail["drafts"]} == {"DRAFT"}
+
+
+def test_reject_marks_group_and_lines_rejected_and_changes_nothing_else(
+    client, as_admin, stockroom, database_url
+):
+    article, batch = stockroom.paint_batch(stock="10", surplus="5")
+    group = create(client, as_admin, [line(article, batch, "3"), line(article, batch, "4")]).json
+    before = stockroom.snapshot()
+    result = client.simulate_post(
+        f"/api/draft-groups/{group['id']}/reject", headers=as_admin, json={"note": "wrong"}
+    )
+    assert result.status_code == 200, result.text
+    assert result.json["status"] == "REJECTED" and result.json["decision_note"] == "wrong"
+    assert {d["status"] for d in result.json["drafts"]} == {"REJECTED"}
+    after = stockroom.snapshot()
+    for table in ("stock", "surplus", "transactions"):
+        assert after[table] == before[table]
+    with psycopg.connect(database_url) as conn:
+        audit = conn.execute(
+            "SELECT action, note FROM approval_actions WHERE draft_group_id = %s", (group["id"],)
+        ).fetchall()
+    assert audit == [("REJECT", "wrong")]
+
+
+def test_two_lines_on_one_batch_are_both_consumed(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    group = create(client, as_admin, [line(article, batch, "3"), line(article, batch, "4")]).json
+    assert approve(client, as_admin, group["id"]).status_code == 200
+    assert stockroom.balances(batch) == ("3.00", "0.00")
+
+
+def test_mixed_weigh_in_and_shortage_lines_on_one_key(client, as_admin, stockroom, database_url):
+    article, batch = stockroom.paint_batch(stock="10", surplus="5")
+    group = create(
+        client,
+        as_admin,
+        [line(article, batch, "8"), line(article, batch, "4", draft_type="INVENTORY_SHORTAGE")],
+    ).json
+    body = approve(client, as_admin, group["id"]).json
+    assert [(d["consumed_surplus_kg"], d["consumed_stock_kg"]) for d in body["drafts"]] == [(5, 3), (0, 4)]
+    assert stockroom.balances(batch) == ("3.00", "0.00")
+    shortage_rows = [r for r in ledger(database_url, group["id"]) if r[0] == body["drafts"][1]["id"]]
+    assert shortage_rows == [(body["drafts"][1]["id"], "INVENTORY_ADJUSTMENT", "STOCK", "-4.00")]
+
+
+def test_approving_twice_is_409_group_not_draft(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    group = create(client, as_admin, [line(article, batch, "1")]).json
+    assert approve(client, as_admin, group["id"]).status_code == 200
+    again = approve(client, as_admin, group["id"])
+    assert again.status_code == 409 and again.json["error"]["code"] == "GROUP_NOT_DRAFT"
+    assert stockroom.balances(batch) == ("9.00", "0.00")
+
+
+def test_unknown_group_is_404(client, as_admin):
+    result = approve(client, as_admin, 424242)
+    assert result.status_code == 404 and result.json["error"]["code"] == "GROUP_NOT_FOUND"
+
+
+def test_operator_may_not_approve_nor_see_others_groups(client, as_admin, as_operator, tokens, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    mine = create(client, as_operator, [line(article, batch, "1")]).json
+    theirs = create(
+        client, {"Authorization": f"Bearer {tokens['operator2']}"}, [line(article, batch, "1")]
+    ).json
+    assert mine["source"] == "ui_operator" and mine["name"].startswith("OperatorDraft_")
+    forbidden = approve(client, as_operator, mine["id"])
+    assert forbidden.status_code == 403 and forbidden.json["error"]["details"]["required_role"] == "ADMIN"
+    assert client.simulate_get(f"/api/draft-groups/{theirs['id']}", headers=as_operator).status_code == 404
+    listed = client.simulate_get("/api/draft-groups", headers=as_operator).json
+    assert [g["id"] for g in listed["items"]] == [mine["id"]] and listed["total"] == 1
+    everything = client.simulate_get("/api/draft-groups", headers=as_admin).json
+    assert {g["id"] for g in everything["items"]} == {mine["id"], theirs["id"]}
+
+
+def test_operator_may_not_create_shortage_lines(client, as_operator, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    result = create(client, as_operator, [line(article, batch, "1", draft_type="INVENTORY_SHORTAGE")])
+    assert result.status_code == 403
+
+
+def test_resending_the_same_group_answers_200_and_creates_nothing(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    lines = [line(article, batch, "1"), line(article, batch, "2")]
+    first = create(client, as_admin, lines)
+    before = stockroom.snapshot()
+    again = create(client, as_admin, lines)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json == first.json
+    assert stockroom.snapshot() == before
+
+
+def test_same_event_id_with_other_content_is_409_naming_it(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    original = line(article, batch, "1")
+    create(client, as_admin, [original])
+    changed = {**original, "quantity_kg": "2"}
+    result = create(client, as_admin, [changed])
+    assert result.status_code == 409
+    assert result.json["error"]["code"] == "DUPLICATE_EVENT_ID"
+    assert original["client_event_id"] in result.json["error"]["message"]
+
+
+def test_consumable_line_without_batch_uses_the_na_batch(client, as_admin, stockroom, database_url):
+    article = stockroom.article(paint=False)
+    result = create(client, as_admin, [line(article, None, "1"), line(article, None, "2")])
+    assert result.status_code == 201, result.text
+    assert {d["batch_code"] for d in result.json["drafts"]} == {"NA"}
+    with psycopg.connect(database_url) as conn:
+        na = conn.execute(
+            "SELECT count(*), min(expiry_date)::text FROM batches WHERE article_id = %s", (article,)
+        ).fetchone()
+    assert na == (1, "2099-12-31")
+
+
+def test_paint_line_without_batch_is_400_batch_required(client, as_admin, stockroom):
+    article, _ = stockroom.paint_batch(stock="1")
+    result = create(client, as_admin, [line(article, None, "1")])
+    assert result.status_code == 400 and result.json["error"]["code"] == "BATCH_REQUIRED"
+    assert "lines[0].batch_id" in result.json["error"]["details"]["fields"]
+
+
+def test_batch_of_another_article_is_400_batch_article_mismatch(client, as_admin, stockroom):
+    article, _ = stockroom.paint_batch(stock="1")
+    _, other_batch = stockroom.paint_batch(stock="1")
+    result = create(client, as_admin, [line(article, other_batch, "1")])
+    assert result.status_code == 400 and result.json["error"]["code"] == "BATCH_ARTICLE_MISMATCH"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"article_id": 999999, "batch_id": None}, "ARTICLE_NOT_FOUND"),
+        ({"batch_id": 999999}, "BATCH_NOT_FOUND"),
+    ],
+)
+def test_unknown_article_or_batch_is_404(client, as_admin, stockroom, body, code):
+    article, batch = stockroom.paint_batch(stock="1")
+    result = create(client, as_admin, [{**line(article, batch, "1"), **body}])
+    assert result.status_code == 404 and result.json["error"]["code"] == code
+
+
+def test_unknown_location_is_404(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="1")
+    result = create(client, as_admin, [line(article, batch, "1")], location_id=9999)
+    assert result.status_code == 404 and result.json["error"]["code"] == "LOCATION_NOT_FOUND"
+
+
+def test_every_malformed_line_is_reported_with_its_path(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="1")
+    lines = [
+        line(article, batch, "0"),
+        {"article_id": "x", "quantity_kg": "1"},
+        line(article, batch, "NaN"),
+        line(article, batch, "10000"),
+        line(article, batch, "\u0661"),  # ARABIC-INDIC DIGIT ONE
+        line(article, batch, True),
+    ]
+    result = create(client, as_admin, lines, extra=1)
+    assert result.status_code == 400
+    fields = result.json["error"]["details"]["fields"]
+    assert {"lines[1].article_id", "lines[1].client_event_id", "extra", "lines[5].quantity_kg"} <= set(fields)
+    again = create(client, as_admin, [lines[0], lines[2], lines[3], lines[4]])
+    assert set(again.json["error"]["details"]["fields"]) == {f"lines[{n}].quantity_kg" for n in range(4)}
+
+
+def test_quantities_round_half_up_to_the_cent(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    group = create(
+        client, as_admin, [line(article, batch, "1.005"), line(article, batch, 0.004 + 0.001)]
+    ).json
+    assert [d["quantity_kg"] for d in group["drafts"]] == [1.01, 0.01]
+
+
+def test_more_than_500_lines_is_400(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="1")
+    result = create(client, as_admin, [line(article, batch, "1") for _ in range(501)])
+    assert result.status_code == 400 and "lines" in result.json["error"]["details"]["fields"]
+
+
+def test_rename_is_audited_and_refused_after_approval(client, as_admin, stockroom, database_url):
+    article, batch = stockroom.paint_batch(stock="10")
+    group = create(client, as_admin, [line(article, batch, "1")]).json
+    renamed = client.simulate_patch(
+        f"/api/draft-groups/{group['id']}", headers=as_admin, json={"name": "Monday"}
+    )
+    assert renamed.status_code == 200 and renamed.json["name"] == "Monday"
+    approve(client, as_admin, group["id"])
+    late = client.simulate_patch(
+        f"/api/draft-groups/{group['id']}", headers=as_admin, json={"name": "Tuesday"}
+    )
+    assert late.status_code == 409 and late.json["error"]["code"] == "GROUP_NOT_DRAFT"
+    with psycopg.connect(database_url) as conn:
+        audit = conn.execute(
+            "SELECT action, old_value, new_value FROM approval_actions WHERE draft_group_id = %s ORDER BY id",
+            (group["id"],),
+        ).fetchall()
+    assert audit[0] == ("RENAME", {"name": group["name"]}, {"name": "Monday"})
+    assert [a[0] for a in audit] == ["RENAME", "APPROVE"]
+
+
+def test_generated_names_count_per_prefix_and_day(client, as_admin, as_operator, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    names = [
+        create(client, h, [line(article, batch, "1")]).json["name"] for h in (as_admin, as_admin, as_operator)
+    ]
+    assert [n.split("-")[0] for n in names] == ["AdminDraft_001", "AdminDraft_002", "OperatorDraft_001"]
+
+
+def test_group_list_filters_and_pages(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    ids = [
+        create(client, as_admin, [line(article, batch, "1"), line(article, batch, "2")], source="scale").json[
+            "id"
+        ]
+        for _ in range(3)
+    ]
+    create(client, as_admin, [line(article, batch, "1")])
+    page = client.simulate_get(
+        "/api/draft-groups", headers=as_admin, params={"source": "scale", "limit": 2}
+    ).json
+    assert page["total"] == 3 and [g["id"] for g in page["items"]] == ids[::-1][:2]
+    assert page["items"][0]["line_count"] == 2 and page["items"][0]["total_quantity_kg"] == 3
+    assert page["items"][0]["created_by_name"] == "admin"
+    rest = client.simulate_get(
+        "/api/draft-groups",
+        headers=as_admin,
+        params={"source": "scale", "limit": 2, "cursor": page["next_cursor"]},
+    ).json
+    assert [g["id"] for g in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
+    bad = client.simulate_get("/api/draft-groups", headers=as_admin, params={"status": "NOPE"})
+    assert bad.status_code == 400
