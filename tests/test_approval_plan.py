@@ -1,0 +1,91 @@
+"""The approval is one statement, and its plan uses indexes on a history of 100k drafts."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from service.db import Statements
+
+from .test_draft_groups import approve, create, line
+
+BIG_TABLES = {"weigh_in_drafts", "draft_groups", "stock", "surplus", "transactions", "articles", "batches"}
+
+
+def test_approve_sends_exactly_one_statement(client, as_admin, stockroom, monkeypatch):
+    article, batch = stockroom.paint_batch(stock="10", surplus="1")
+    group = create(client, as_admin, [line(article, batch, "2"), line(article, batch, "3")]).json
+    sent = []
+    real_execute = psycopg.Cursor.execute
+
+    def counting_execute(self, query, params=None, **kwargs):
+        sent.append(query)
+        return real_execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting_execute)
+    result = approve(client, as_admin, group["id"])
+    monkeypatch.undo()
+    assert result.status_code == 200
+    assert sent == [Statements().approve_group]
+
+
+def _seed_history(url, groups=20_000, lines_per_group=5):
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (username, password_hash, role) VALUES ('history', 'x', 'ADMIN')")
+        conn.execute("INSERT INTO locations (code, name) VALUES ('H1', 'History')")
+        conn.execute(
+            "INSERT INTO articles (article_no, is_paint) SELECT 'H-' || n, true FROM generate_series(1, 2000) n"
+        )
+        conn.execute(
+            "INSERT INTO batches (article_id, batch_code) SELECT id, '1' || lpad(id::text, 4, '0') FROM articles"
+        )
+        conn.execute("""INSERT INTO stock (location_id, batch_id, article_id, quantity_kg)
+                        SELECT l.id, b.id, b.article_id, 1000 FROM batches b, locations l""")
+        conn.execute("""INSERT INTO surplus (location_id, batch_id, article_id, quantity_kg)
+                        SELECT l.id, b.id, b.article_id, 10 FROM batches b, locations l""")
+        conn.execute(
+            """INSERT INTO draft_groups (name, status, source, location_id, created_by_user_id,
+                                                  decided_at, decided_by_user_id)
+                        SELECT 'G' || n, CASE WHEN n %% 10 = 0 THEN 'DRAFT' ELSE 'APPROVED' END, 'scale', l.id, u.id,
+                               CASE WHEN n %% 10 = 0 THEN NULL ELSE now() END,
+                               CASE WHEN n %% 10 = 0 THEN NULL ELSE u.id END
+                        FROM generate_series(1, %s) n, locations l, users u WHERE l.code = 'H1' AND u.username = 'history'""",
+            (groups,),
+        )
+        conn.execute(
+            """INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg,
+                                                     status, source, client_event_id, created_by_user_id,
+                                                     consumed_surplus_kg, consumed_stock_kg)
+                        SELECT g.id, g.location_id, b.article_id, b.id, 1, g.status, 'scale', 'h-' || g.id || '-' || k,
+                               g.created_by_user_id,
+                               CASE WHEN g.status = 'APPROVED' THEN 0 END, CASE WHEN g.status = 'APPROVED' THEN 1 END
+                        FROM draft_groups g
+                        CROSS JOIN generate_series(1, %s) k
+                        JOIN batches b ON b.id = 1 + (g.id * 7 + k) %% 2000""",
+            (lines_per_group,),
+        )
+        conn.execute("ANALYZE")
+        return conn.execute("SELECT max(id) FROM draft_groups WHERE status = 'DRAFT'").fetchone()[0]
+
+
+def _plan_nodes(plan):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_approval_plan_uses_index_scans_on_100k_drafts(database_url):
+    group_id = _seed_history(database_url)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM weigh_in_drafts").fetchone()[0] >= 100_000
+        user_id = conn.execute("SELECT id FROM users WHERE username = 'history'").fetchone()[0]
+        explained = conn.execute(
+            "EXPLAIN (FORMAT JSON) " + Statements().approve_group,
+            {"group_id": group_id, "draft_id": None, "actor_id": user_id, "note": None},
+        ).fetchone()[0]
+        conn.rollback()
+    plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+    scans = [(n["Node Type"], n.get("Relation Name")) for n in _plan_nodes(plan) if "Relation Name" in n]
+    assert [s for s in scans if s[0] == "Seq Scan" and s[1] in BIG_TABLES] == []
+    assert {"weigh_in_drafts", "draft_groups", "stock", "surplus"} <= {rel for _, rel in scans}
