@@ -21,9 +21,11 @@ def post_worker_init(worker):
     from service import wsgi
 
     wsgi.db.open()
+    wsgi.janitor.start()
 
 
 def worker_exit(server, worker):
     from service import wsgi
 
+    wsgi.janitor.stop()
     wsgi.db.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import NamedTuple
 
 import falcon
@@ -12,11 +11,16 @@ from . import errors, openapi
 from .auth import AuthMiddleware, UserCache
 from .config import Config
 from .db import Database, Statements
+from .idempotency import Idempotency
 from .media import handlers
-from .middleware import BodyLimit, RequestId
+from .middleware import AccessLog, BodyLimit, RequestId, configure_logging
 from .ratelimit import ClientAddress, LoginLimit, make_storage
 from .resources import auth, drafts, system, users
 from .tokens import TokenIssuer
+
+# Idempotency-Key is accepted but not replayed here: a repeat is harmless, and the answers are tokens,
+# which are not kept.
+NOT_KEYED = {"/api/auth/login", "/api/auth/refresh"}
 
 
 class Route(NamedTuple):
@@ -37,7 +41,7 @@ class IdConverter(BaseConverter):
 
 def create_app(config: Config, db: Database | None = None) -> falcon.App:
     """Build the WSGI app. The pool is opened by the caller (gunicorn's post_worker_init, or a test)."""
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(config.log_level)
     db = db or Database(
         config.database_url, pool_size=config.db_pool_size, statement_timeout_ms=config.statement_timeout_ms
     )
@@ -75,7 +79,7 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
         Route("/api/drafts/{id:id}/reject", draft_item, "reject"),
     ]
 
-    middleware: list[object] = [RequestId(), BodyLimit(config.max_body_bytes)]
+    middleware: list[object] = [RequestId(), AccessLog(db), BodyLimit(config.max_body_bytes)]
     if config.cors_origins:
         middleware.append(falcon.CORSMiddleware(allow_origins=list(config.cors_origins)))
     middleware.append(AuthMiddleware(openapi.access_rules(routes), tokens, user_cache))
@@ -87,7 +91,14 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
     app.router_options.converters["id"] = IdConverter
     errors.install(app)
 
+    keyed = Idempotency(db, sql)
     for route in routes:
+        if route.path.startswith("/api/") and route.path not in NOT_KEYED:
+            for method in ("post", "patch"):
+                name = f"on_{method}" + (f"_{route.suffix}" if route.suffix else "")
+                responder = getattr(route.resource, name, None)
+                if responder is not None and not hasattr(responder, "__wrapped__"):
+                    setattr(route.resource, name, keyed.wrap(responder))
         app.add_route(route.path, route.resource, **({"suffix": route.suffix} if route.suffix else {}))
     spec.publish(openapi.document(routes))
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,7 +59,9 @@ class Statements:
 
 
 class Database:
-    """Owns one worker's pool. Connections run in autocommit; `transaction()` opens an explicit one."""
+    """Owns one worker's pool. Connections run in autocommit; `transaction()` and `run()` open explicit
+    transactions. Inside `pinned()` every helper uses that one connection and its open transaction, so a
+    whole request (an Idempotency-Key claim, the work and the kept answer) commits or rolls back as one."""
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class Database:
     ):
         self.url = url
         self.max_attempts = max_attempts
+        self._local = threading.local()
         options = (
             f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} "
             f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
@@ -91,24 +95,49 @@ class Database:
     def close(self) -> None:
         self.pool.close()
 
+    def _pinned(self) -> psycopg.Connection | None:
+        return getattr(self._local, "conn", None)
+
+    def take_retries(self) -> int:
+        """Retries this thread spent since the last call (for the access log)."""
+        spent, self._local.retries = getattr(self._local, "retries", 0), 0
+        return spent
+
+    def _backoff(self, attempt: int, attempts: int, error: Exception) -> None:
+        if attempt == attempts:
+            log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
+            raise Busy() from error
+        self._local.retries = getattr(self._local, "retries", 0) + 1
+        # full jitter, growing from 2 ms towards 100 ms
+        time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+
     @contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        pinned = self._pinned()
+        if pinned is not None:
+            yield pinned
+            return
         with self.pool.connection(timeout=timeout) as conn:
             yield conn
 
     def one(self, statement: str, params: dict | None = None) -> dict | None:
         """One autocommit statement; its first row."""
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             return conn.execute(statement, params).fetchone()
 
     def all(self, statement: str, params: dict | None = None) -> list[dict]:
         """One autocommit statement; all its rows."""
-        with self.pool.connection() as conn:
+        with self.connection() as conn:
             return conn.execute(statement, params).fetchall()
 
     @contextmanager
     def transaction(self, isolation: IsolationLevel | None = None) -> Iterator[psycopg.Connection]:
         """One READ COMMITTED (or given isolation) transaction; commits on success, rolls back on error."""
+        pinned = self._pinned()
+        if pinned is not None:
+            with pinned.transaction():  # a savepoint inside the pinned transaction
+                yield pinned
+            return
         with self.pool.connection() as conn:
             conn.isolation_level = isolation
             with conn.transaction():
@@ -128,7 +157,11 @@ class Database:
         connection is in pipeline mode, so BEGIN, the statements and COMMIT travel in one round trip
         unless `work` reads a result early; results are read only once the COMMIT has succeeded.
         `work` must be safe to run again: it talks to the database only through `conn`.
+        Inside `pinned()` the work joins the pinned transaction, whose owner retries.
         """
+        pinned = self._pinned()
+        if pinned is not None:
+            return work(pinned)()
         attempts = attempts or self.max_attempts
         for attempt in range(1, attempts + 1):
             try:
@@ -138,11 +171,7 @@ class Database:
                         read = work(conn)
                     return read()
             except retry_on as error:
-                if attempt == attempts:
-                    log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
-                    raise Busy() from error
-                # full jitter, growing from 2 ms towards 100 ms
-                time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+                self._backoff(attempt, attempts, error)
         raise AssertionError("unreachable")
 
     def serializable(
@@ -150,3 +179,28 @@ class Database:
     ) -> T:
         """`run` at SERIALIZABLE, retrying serialization failures (40001) and deadlocks (40P01)."""
         return self.run(work, attempts=attempts)
+
+    def pinned(
+        self,
+        work: Callable[[psycopg.Connection], T],
+        *,
+        isolation: IsolationLevel | None = IsolationLevel.SERIALIZABLE,
+        retry_on: tuple[type[Exception], ...] = RETRYABLE,
+        attempts: int | None = None,
+    ) -> T:
+        """Run `work(conn)` in one transaction that every helper of this thread joins meanwhile; retried
+        as a whole on `retry_on`. `work` must be safe to run again."""
+        attempts = attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.pool.connection() as conn:
+                    conn.isolation_level = isolation
+                    with conn.transaction():
+                        self._local.conn = conn
+                        try:
+                            return work(conn)
+                        finally:
+                            self._local.conn = None
+            except retry_on as error:
+                self._backoff(attempt, attempts, error)
+        raise AssertionError("unreachable")

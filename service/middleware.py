@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 import falcon
+import orjson
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -44,3 +47,48 @@ class BodyLimit:
             )
         if length is None and "chunked" in (req.get_header("Transfer-Encoding") or "").lower():
             raise falcon.HTTPLengthRequired(description="Send the body with a Content-Length header.")
+
+
+def configure_logging(level: str) -> None:
+    """Plain lines for the service log; the access log is one JSON object per line."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    access = logging.getLogger("weighin.access")
+    if not access.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+        access.propagate = False
+    access.setLevel(level)
+
+
+class AccessLog:
+    """One JSON line per request: id, method, route, status, duration, user, retries. Never bodies,
+    headers or tokens."""
+
+    def __init__(self, db):
+        self.db = db
+        self.log = logging.getLogger("weighin.access")
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+        self.db.take_retries()
+
+    def process_response(self, req, resp, resource, req_succeeded) -> None:
+        retries = self.db.take_retries()
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        user = getattr(req.context, "user", None)
+        self.log.info(
+            orjson.dumps(
+                {
+                    "ts": round(time.time(), 3),
+                    "request_id": getattr(req.context, "request_id", None),
+                    "method": req.method,
+                    "route": req.uri_template or req.path,
+                    "status": resp.status_code,
+                    "duration_ms": round((time.perf_counter() - req.context.started) * 1000, 2),
+                    "user_id": user.id if user else None,
+                    "retries": retries,
+                }
+            ).decode()
+        )

@@ -11,6 +11,7 @@ import psycopg
 from ..auth import ADMIN, User
 from ..db import RETRYABLE, Database, Statements
 from ..errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from ..idempotency import read_committed
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import ID, QUANTITY, Schema, obj, quantity, query_choice, query_int, text
@@ -413,6 +414,7 @@ class DraftGroups:
             total = conn.execute(self.sql.count_groups, filters)
         resp.media = page.answer(rows.fetchall(), total.fetchone()["total"])
 
+    @read_committed
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = GROUP_CREATE.parse(req)
         lines = parse_lines(body["lines"], req.context.user)
@@ -472,6 +474,7 @@ class DraftGroupItem:
             raise NotFound("group", id=id)
         resp.media = group_body(rows)
 
+    @read_committed
     def on_patch(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         name = RENAME.parse(req)["name"]
         user: User = req.context.user
@@ -535,6 +538,7 @@ class Drafts:
             total = conn.execute(self.sql.count_drafts, filters)
         resp.media = page.answer([draft_body(r) for r in rows.fetchall()], total.fetchone()["total"])
 
+    @read_committed
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = DRAFT_CREATE.parse(req)
         lines = parse_lines([body], req.context.user, prefix="")
@@ -592,6 +596,7 @@ class DraftItem:
             raise NotFound("draft", id=id)
         resp.media = draft_body(row)
 
+    @read_committed
     def on_patch(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         body = DRAFT_EDIT.parse(req)
         problems: dict[str, str] = {}
