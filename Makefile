@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean-db
+.PHONY: run test lint soak clean-db
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# the long reliability run: 16 clients for 5 minutes, plus the fault run and the fuzzer, each longer
+soak: $(STAMP)
+	SOAK_SECONDS=300 SOAK_CLIENTS=16 FUZZ_EXAMPLES=100 $(BIN)/pytest -s tests/reliability
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ log = logging.getLogger("weighin.db")
 T = TypeVar("T")
 
 SQL_DIR = PROJECT_ROOT / "sql"
+IDLE_CHECK_SECONDS = 1.0
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 
@@ -70,7 +72,7 @@ class Database:
         pool_size: int = 4,
         statement_timeout_ms: int = 10_000,
         name: str = "weighin",
-        max_attempts: int = 8,
+        max_attempts: int = 16,
     ):
         self.url = url
         self.max_attempts = max_attempts
@@ -79,6 +81,7 @@ class Database:
             f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} "
             f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
         )
+        self._returned: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
         self.pool = ConnectionPool(
             url,
             min_size=pool_size,
@@ -87,7 +90,18 @@ class Database:
             name=name,
             timeout=10.0,
             kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
+            check=self._check,
+            reset=self._mark_returned,
         )
+
+    def _mark_returned(self, conn: psycopg.Connection) -> None:
+        self._returned[conn] = time.monotonic()
+
+    def _check(self, conn: psycopg.Connection) -> None:
+        """Ping a connection that sat idle, so one broken by a database restart is replaced before a request
+        uses it; connections in steady use skip the round trip."""
+        if time.monotonic() - self._returned.get(conn, 0.0) > IDLE_CHECK_SECONDS:
+            ConnectionPool.check_connection(conn)
 
     def open(self, wait: bool = False) -> None:
         self.pool.open(wait=wait)
@@ -108,8 +122,8 @@ class Database:
             log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
             raise Busy() from error
         self._local.retries = getattr(self._local, "retries", 0) + 1
-        # full jitter, growing from 2 ms towards 100 ms
-        time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+        # full jitter, growing from 4 ms towards 250 ms
+        time.sleep(random.uniform(0, min(0.25, 0.002 * 2**attempt)))
 
     @contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:

@@ -9,6 +9,8 @@ import falcon
 import orjson
 from falcon import media
 
+from .errors import ValidationFailed
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
@@ -30,6 +32,8 @@ class JSONHandler(media.BaseHandler):
         data = stream.read()
         if not data:
             raise falcon.MediaNotFoundError("JSON")
+        if b"\\u0000" in data:  # PostgreSQL text cannot hold NUL; refuse it before anything parses it
+            raise ValidationFailed({"body": "strings must not contain NUL (\\u0000) characters"})
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as error:

@@ -3,16 +3,20 @@ publishes); every problem is reported at once, keyed by its path (`lines[3].quan
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import falcon
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 
 from .errors import ValidationFailed
 
 CENT = Decimal("0.01")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SPACED_OFFSET = re.compile(r"(T[0-9:.]+) ([0-9]{2}(?::?[0-9]{2})?)$")
 
 
 def path_of(parts: Iterable[Any]) -> str:
@@ -57,12 +61,21 @@ def _types(value) -> str:
     return " or ".join(value) if isinstance(value, list) else str(value)
 
 
+# JSON Schema counts 907.0 as an integer; ids and counts must be JSON integers proper.
+_Validator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
 class Schema:
     """A compiled JSON Schema for one request body."""
 
     def __init__(self, schema: dict[str, Any]):
         self.schema = schema
-        self._validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self._validator = _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def problems(self, instance: Any) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -138,3 +151,59 @@ def query_choice(req: falcon.Request, name: str, allowed: Iterable[str]) -> str 
     if raw not in allowed:
         raise ValidationFailed({name: "must be one of " + ", ".join(allowed)})
     return raw
+
+
+NO_NUL = "^[^\\x00]*$"  # PostgreSQL text cannot hold NUL
+
+
+def plain(max_length: int, min_length: int = 1, **extra: Any) -> dict[str, Any]:
+    """A string field PostgreSQL can store: `text()` without NUL characters."""
+    return text(max_length, min_length, pattern=NO_NUL, **extra)
+
+
+DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
+
+
+def query_bool(req: falcon.Request, name: str) -> bool | None:
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in ("true", "false"):
+        raise ValidationFailed({name: "must be true or false"})
+    return raw == "true"
+
+
+def query_date(req: falcon.Request, name: str) -> date | None:
+    """A `YYYY-MM-DD` query parameter (ASCII digits)."""
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed({name: "must be a date YYYY-MM-DD"}) from None
+
+
+def query_moment(req: falcon.Request, name: str, *, end: bool = False) -> datetime | None:
+    """A date or an ISO 8601 timestamp (UTC when it names no offset) as a bound of a time range.
+    With `end`, the bound is inclusive and returned as the exclusive moment after it: a date means the
+    whole day, a timestamp that very microsecond."""
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        if not raw.isascii():
+            raise ValueError(raw)
+        if _ISO_DATE.fullmatch(raw):
+            day = date.fromisoformat(raw)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        # a '+' of an offset sent unencoded arrives as a space
+        moment = datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1+\2", raw))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment + timedelta(microseconds=1) if end else moment
+    except (ValueError, OverflowError):
+        raise ValidationFailed({name: "must be a date YYYY-MM-DD or an ISO 8601 timestamp"}) from None

@@ -80,11 +80,23 @@ def pg_server():
     root = Path(tempfile.mkdtemp(prefix="weighin-test-pg-"))
     root.chmod(0o755)
     cluster = LocalCluster(root / "data", free_port(), settings=TEST_SETTINGS).start()
+    LOCAL_CLUSTERS.append(cluster)
     try:
         yield cluster.url("postgres")
     finally:
         cluster.stop(mode="immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+LOCAL_CLUSTERS: list[LocalCluster] = []
+
+
+@pytest.fixture
+def local_cluster(pg_server):
+    """The throwaway cluster the suite runs on (for fault tests that restart it), or a skip."""
+    if not LOCAL_CLUSTERS:
+        pytest.skip("the database server is not a local throwaway cluster")
+    return LOCAL_CLUSTERS[0]
 
 
 def admin_execute(server_url: str, statement: str) -> None:

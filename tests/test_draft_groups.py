@@ -326,3 +326,10 @@ def test_group_list_filters_and_pages(client, as_admin, stockroom):
     assert [g["id"] for g in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
     bad = client.simulate_get("/api/draft-groups", headers=as_admin, params={"status": "NOPE"})
     assert bad.status_code == 400
+
+
+def test_an_id_sent_as_a_float_is_400_not_500(client, as_admin, stockroom):
+    # found by the fuzzer: JSON Schema counts 907.0 as an integer, PostgreSQL's bigint does not
+    article, batch = stockroom.paint_batch(stock="1")
+    result = create(client, as_admin, [{**line(article, batch, "1"), "article_id": float(article)}])
+    assert result.status_code == 400 and "lines[0].article_id" in result.json["error"]["details"]["fields"]

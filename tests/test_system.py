@@ -123,3 +123,11 @@ def test_falcon_http_errors_keep_their_headers(client):
     # 405 from the router keeps Allow; a sanity check that the handler does not drop headers
     assert client.simulate_post("/health").headers.get("Allow")
     assert falcon.HTTPMethodNotAllowed(["GET"]).headers["Allow"] == "GET"
+
+
+def test_a_nul_character_in_a_string_is_400_not_500(config, db):
+    client = _app_with_test_routes(config, db)
+    result = client.simulate_post(
+        "/test/echo", body=b'{"a": "x\\u0000y"}', headers={"Content-Type": "application/json"}
+    )
+    assert_envelope(result, 400, "VALIDATION_ERROR")
