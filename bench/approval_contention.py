@@ -1,0 +1,116 @@
+"""Approve-recent vs scattered under SERIALIZABLE, measured on the approval statement alone.
+
+Seeds a throwaway cluster (3,000 + 3,000 five-line DRAFT groups over 2,000 batches), then 8 threads
+approve 3,000 groups in scattered order and 3,000 in creation order through `Database.serializable`,
+and prints approvals/s and serialization retries. Variants (comma-separated second argument):
+  hot     drop weigh_in_drafts' status indexes; fillfactor FF (default 70) on lines, 50 on stock/surplus
+  groups  drop the (id, location_id, status) FK target and draft_groups' status index; fillfactor FF
+Usage: .venv/bin/python bench/approval_contention.py MAX_PRED_LOCKS_PER_PAGE [hot,groups]
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from service import migrations
+from service.db import Database, Statements
+from service.embedded import TEST_SETTINGS, LocalCluster, free_port
+
+GROUPS = 3000
+SEED = """
+INSERT INTO users (username, password_hash, role) VALUES ('a', 'x', 'ADMIN');
+INSERT INTO locations (code, name) VALUES ('13', 'm');
+INSERT INTO articles (article_no) SELECT 'A' || n FROM generate_series(1, 2000) n;
+INSERT INTO batches (article_id, batch_code) SELECT id, '1' || lpad(id::text, 4, '0') FROM articles;
+INSERT INTO stock (location_id, batch_id, article_id, quantity_kg)
+    SELECT 1, id, article_id, 100000 FROM batches;
+INSERT INTO draft_groups (name, source, location_id, created_by_user_id)
+    SELECT 'g' || n, 'scale', 1, 1 FROM generate_series(1, {groups}) n;
+INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, source,
+                             client_event_id, created_by_user_id)
+    SELECT g.id, 1, b.article_id, b.id, 1, 'scale', 'e' || g.id || '-' || k, 1
+    FROM draft_groups g CROSS JOIN generate_series(1, 5) k
+    JOIN batches b ON b.id = 1 + (g.id * 7 + k * 13) % 2000
+    ORDER BY g.id, k
+"""
+
+
+def main() -> None:
+    per_page, variant = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "")
+    fillfactor = os.environ.get("FF", "70")
+    root = Path(tempfile.mkdtemp(prefix="contention-"))
+    root.chmod(0o755)
+    cluster = LocalCluster(
+        root / "data", free_port(), settings={**TEST_SETTINGS, "max_pred_locks_per_page": per_page}
+    )
+    cluster.start()
+    try:
+        cluster.create_database("x")
+        url = cluster.url("x")
+        migrations.migrate(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for statement in SEED.format(groups=2 * GROUPS).split(";"):
+                conn.execute(statement)
+            if "hot" in variant:
+                conn.execute("DROP INDEX weigh_in_drafts_status_idx, weigh_in_drafts_pending_idx")
+                conn.execute(f"ALTER TABLE weigh_in_drafts SET (fillfactor = {fillfactor})")
+                conn.execute("ALTER TABLE stock SET (fillfactor = 50)")
+            if "groups" in variant:
+                conn.execute("ALTER TABLE weigh_in_drafts DROP CONSTRAINT weigh_in_drafts_group_fkey")
+                conn.execute(
+                    "ALTER TABLE draft_groups DROP CONSTRAINT draft_groups_id_location_id_status_key"
+                )
+                conn.execute("DROP INDEX draft_groups_status_idx")
+                conn.execute(f"ALTER TABLE draft_groups SET (fillfactor = {fillfactor})")
+            conn.execute("VACUUM FULL")
+            conn.execute("VACUUM ANALYZE")
+        db = Database(url, pool_size=8)
+        db.open(wait=True)
+        approve = Statements().approve_group
+        scattered = list(range(1, GROUPS + 1))
+        random.Random(1).shuffle(scattered)
+        for label, order in (("scattered", scattered), ("recent", list(range(GROUPS + 1, 2 * GROUPS + 1)))):
+            queue, lock, retries = list(order), threading.Lock(), [0]
+
+            def worker(queue=queue, lock=lock, retries=retries):
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        group = queue.pop(0)
+                    db.take_retries()
+                    params = {"group_id": group, "draft_id": None, "actor_id": 1, "note": None}
+                    db.serializable(lambda conn, params=params: conn.execute(approve, params).fetchall)
+                    with lock:
+                        retries[0] += db.take_retries()
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=worker) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            rate = len(order) / (time.perf_counter() - started)
+            print(
+                f"max_pred_locks_per_page={per_page} variant={variant or '-'} fillfactor={fillfactor} "
+                f"{label}: {rate:.0f} approvals/s, {retries[0]} retries",
+                flush=True,
+            )
+        db.close()
+    finally:
+        cluster.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
