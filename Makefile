@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint soak clean-db
+.PHONY: run test lint soak bench bench-growth clean-db
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ test: $(STAMP)
 # the long reliability run: 16 clients for 5 minutes, plus the fault run and the fuzzer, each longer
 soak: $(STAMP)
 	SOAK_SECONDS=300 SOAK_CLIENTS=16 FUZZ_EXAMPLES=100 $(BIN)/pytest -s tests/reliability
+
+# issue 7's benchmark: the service beside pgbench, writes docs/benchmarks.md (BENCH_GROUPS=10000|100000|1000000)
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+# approve and list at 10k, 100k and 1M groups of history (~10 min, so not part of `make bench`)
+bench-growth: $(STAMP)
+	$(BIN)/python -m bench.run --growth
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

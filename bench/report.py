@@ -1,0 +1,517 @@
+# ruff: noqa: RUF001 - the report uses the multiplication sign and en dash on purpose
+"""docs/benchmarks.md from the results in bench/results/*.json: medians over rounds, ratios paired per
+round (service and pgbench ran back to back), the acceptance checks of issue 7."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+OK, NO = "PASS", "FAIL"
+
+
+def med(values) -> float:
+    values = [v for v in values if v is not None and v == v]
+    return statistics.median(values) if values else float("nan")
+
+
+def f(value: float, digits: int = 1) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def errors_of(run: dict) -> dict[str, int]:
+    """Server-log ERRORs of one run, in four kinds."""
+    kinds = {"ssi": 0, "update": 0, "deadlock": 0, "other": 0}
+    for message, count in run.get("server_errors", {}).items():
+        if "could not serialize" in message and "read/write dependencies" in message:
+            kinds["ssi"] += count
+        elif "could not serialize" in message:
+            kinds["update"] += count
+        elif "deadlock" in message:
+            kinds["deadlock"] += count
+        else:
+            kinds["other"] += count
+    return kinds
+
+
+def non2xx(run: dict) -> int:
+    return sum(n for code, n in run.get("statuses", {}).items() if not 200 <= int(code) < 300)
+
+
+def status(run: dict, code: int) -> int:
+    return sum(n for c, n in run.get("statuses", {}).items() if int(c) == code)
+
+
+class Row:
+    """One (workload, connections[, setting]) cell: its service and pgbench runs across rounds."""
+
+    def __init__(self, runs: list[dict]):
+        self.svc = sorted((r for r in runs if r["side"] == "service"), key=lambda r: r["round"])
+        self.pg = sorted((r for r in runs if r["side"] == "pgbench"), key=lambda r: r["round"])
+
+    def rate(self, side: str) -> float:
+        return med(r["rate"] for r in getattr(self, side))
+
+    def lat(self, side: str, p: str) -> float:
+        return med(r[f"{p}_ms"] for r in getattr(self, side))
+
+    def ratio(self) -> float:
+        pg = {r["round"]: r["rate"] for r in self.pg}
+        return med(r["rate"] / pg[r["round"]] for r in self.svc if pg.get(r["round"]))
+
+    def cpu_ms(self, side: str, what: str) -> float:
+        return med(1000 * r[what] / r["requests"] for r in getattr(self, side) if r["requests"])
+
+    def per_k(self, side: str, kind: str) -> float:
+        """Server-log errors of a kind per 1000 requests (transactions)."""
+        return med(1000 * errors_of(r)[kind] / r["requests"] for r in getattr(self, side) if r["requests"])
+
+
+def rows_by(runs: list[dict], *keys: str) -> dict[tuple, Row]:
+    grouped: dict[tuple, list[dict]] = defaultdict(list)
+    for run in runs:
+        grouped[tuple(run.get(k) for k in keys)].append(run)
+    return {k: Row(v) for k, v in grouped.items()}
+
+
+def paired_ratio(runs: list[dict], numerator: str, denominator: str, connections: int) -> float:
+    """Median over rounds of rate(numerator) / rate(denominator), service side, same round."""
+    by_round: dict[int, dict[str, float]] = defaultdict(dict)
+    for r in runs:
+        if (
+            r["side"] == "service"
+            and r["connections"] == connections
+            and r.get("pred_locks_per_page")
+            in (
+                None,
+                main_setting(runs),
+            )
+        ):
+            by_round[r["round"]][r["workload"]] = r["rate"]
+    return med(
+        v[numerator] / v[denominator] for v in by_round.values() if numerator in v and v.get(denominator)
+    )
+
+
+def main_setting(runs: list[dict]) -> int | None:
+    return runs[0].get("pred_locks_per_page") if runs else None
+
+
+def acceptance(main: dict, growth: dict | None) -> list[tuple[str, str, str]]:
+    runs = main["runs"]
+    setting = main_setting(runs)
+    cells = rows_by([r for r in runs if r.get("pred_locks_per_page") == setting], "workload", "connections")
+    checks = []
+    minutes = main.get("wall_seconds", 0) / 60
+    checks.append(
+        (
+            f"`make bench` end to end at N={main['seed']['groups']:,} ≤ 15 min",
+            f"{minutes:.1f} min",
+            OK if minutes <= 15 else NO,
+        )
+    )
+    approve = cells.get(("approve", 8))
+    if approve:
+        pg_rate, pg_p99 = approve.rate("pg"), approve.lat("pg", "p99")
+        for name in ("approve", "approve-recent"):
+            row = cells.get((name, 8))
+            if not row:
+                continue
+            pg_by_round = {r["round"]: r["rate"] for r in approve.pg}
+            ratio = med(r["rate"] / pg_by_round[r["round"]] for r in row.svc if pg_by_round.get(r["round"]))
+            checks.append(
+                (
+                    f"{name} at 8 connections ≥ 0.5× pgbench approve tps",
+                    f"{ratio:.2f}×",
+                    OK if ratio >= 0.5 else NO,
+                )
+            )
+            p99 = row.lat("svc", "p99")
+            checks.append(
+                (
+                    f"{name} p99 at 8 connections ≤ 2× pgbench approve p99",
+                    f"{f(p99, 2)} ms vs {f(pg_p99, 2)} ms ({p99 / pg_p99:.2f}×)",
+                    OK if p99 <= 2 * pg_p99 else NO,
+                )
+            )
+        del pg_rate
+    for name in ("list", "get"):
+        ratio = paired_ratio(runs, name, "openapi", 8)
+        checks.append(
+            (
+                f"{name} at 8 connections ≥ 0.35× the openapi.json ceiling",
+                f"{ratio:.2f}×",
+                OK if ratio >= 0.35 else NO,
+            )
+        )
+    if growth:
+        g = growth_table(growth)
+        for name in ("approve", "list"):
+            small, big = g.get((name, 10_000)), g.get((name, 1_000_000))
+            if small and big:
+                ratio = big.lat("svc", "p50") / small.lat("svc", "p50")
+                checks.append(
+                    (
+                        f"{name} p50 at 1M ≤ 1.3× its p50 at 10k (service)",
+                        f"{ratio:.2f}×",
+                        OK if ratio <= 1.3 else NO,
+                    )
+                )
+    rss = max(main.get("rss_max_kb", {}).values(), default=0) / 1024
+    checks.append(
+        (
+            "every gunicorn worker's RSS < 150 MB through the run",
+            f"max {rss:.0f} MB",
+            OK if 0 < rss < 150 else NO,
+        )
+    )
+    return checks
+
+
+def growth_table(growth: dict) -> dict[tuple, Row]:
+    return rows_by(growth["runs"], "workload", "groups")
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def render(main: dict, growth: dict | None, sweeps: list[dict]) -> str:
+    m = main["machine"]
+    runs = main["runs"]
+    setting = main_setting(runs)
+    service = main["service"]
+    out = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/run.py) — do not edit by hand; `bench/README.md` says how it works.",
+        f"Run started {main['started']} on commit `{m['git_head']}`"
+        + (" with uncommitted changes in service/, sql/ or migrations/" if m.get("app_tree_dirty") else "")
+        + f"; it took {main['wall_seconds'] / 60:.1f} min end to end.",
+        "",
+        "**The machine is shared** (2 cores; other engineers' test suites were running at the same time), so",
+        "absolute figures are noisy. Every service figure has its pgbench counterpart measured back to back",
+        f"in the same round; each cell is the median of {max(r['round'] for r in runs) + 1} rounds, and",
+        "ratios are the median of the per-round ratios.",
+        "",
+        "## Machine and settings",
+        "",
+        f"- {m['nproc']} cores ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']};"
+        f" load average at start {' '.join(m['loadavg_at_start'])}",
+        f"- PostgreSQL {m['postgresql']}, Python {m['python']}, "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+        + f"; {m['wrk']}",
+        f"- Service: `weighin serve` = gunicorn, {service['worker_class']} workers, WEB_CONCURRENCY="
+        f"{service['workers']}, THREADS={service['threads']}, DB_POOL_SIZE={service['pool']}"
+        " (chosen by the sweep below), LOG_LEVEL=WARNING (no access log), login limit lifted"
+        " (LOGIN_ATTEMPTS_PER_MINUTE=0).",
+        "- Load: wrk, 2 threads, keep-alive, over loopback, Lua scripts in bench/lua; pgbench -M prepared,"
+        " -j 2, --max-tries=8 (the service's retry budget), scripts generated from sql/ at bench time.",
+        f"- Each run lasts {main['seconds']:g} s. Cluster settings (the embedded cluster's SERVER_SETTINGS"
+        " plus the bench's own): "
+        + ", ".join(f"`{k}={v.strip(chr(39))}`" for k, v in main["settings"].items()),
+        f"- Data: {main['seed']['groups']:,} groups of history ({main['seed']['lines']:,} lines,"
+        f" {main['seed']['ledger rows']:,} ledger rows; 1,000 of them DRAFT, the rest approved or rejected),"
+        " 3 locations, 2,000 articles, 5,000 batches with stock and surplus at every location; seeded"
+        f" set-based in {main['seed']['total_seconds']:.0f} s. Approve runs use fresh 5-line DRAFT groups"
+        " made just before the run; groups a run leaves DRAFT are deleted after it, so every run sees the"
+        " same 1,000 pending.",
+        "",
+        "## Acceptance (issue 7)",
+        "",
+    ]
+    out += table(["criterion", "measured", ""], [list(c) for c in acceptance(main, growth)])
+    cells = rows_by([r for r in runs if r.get("pred_locks_per_page") == setting], "workload", "connections")
+    out += [
+        "",
+        "## Service beside pgbench",
+        "",
+        f"max_pred_locks_per_page = {setting}. Rates are requests (service) or transactions (pgbench) per",
+        "second; latencies in ms; CPU is milliseconds of CPU per request, summed over the gunicorn workers",
+        "(svc) and over all PostgreSQL processes (pg), measured in the service run. non-2xx counts every",
+        "round's responses that were not 2xx (409 = already decided, 503 = retries ran out). RSS is the",
+        "largest gunicorn worker seen during the workload's service runs.",
+        "",
+    ]
+    rows = []
+    order = ["openapi", "list", "get", "login", "create", "approve", "approve-recent", "mixed"]
+    for (workload, connections), row in sorted(
+        cells.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
+    ):
+        rows.append(
+            [
+                workload,
+                str(connections),
+                f(row.rate("svc")),
+                f(row.rate("pg")),
+                f(row.ratio(), 2) + ("×" if row.pg else ""),
+                f(row.lat("svc", "p50"), 2),
+                f(row.lat("svc", "p99"), 2),
+                f(row.lat("pg", "p50"), 2),
+                f(row.lat("pg", "p99"), 2),
+                f(row.cpu_ms("svc", "service_cpu_s"), 2),
+                f(row.cpu_ms("svc", "postgres_cpu_s"), 2),
+                f(row.cpu_ms("pg", "postgres_cpu_s"), 2) if row.pg else "–",
+                str(sum(non2xx(r) for r in row.svc)),
+                f(max((r.get("worker_rss_max_kb") or 0) for r in row.svc) / 1024, 0),
+            ]
+        )
+    out += table(
+        [
+            "workload",
+            "conns",
+            "service req/s",
+            "pgbench tps",
+            "ratio",
+            "svc p50",
+            "svc p99",
+            "pg p50",
+            "pg p99",
+            "svc CPU: workers",
+            "svc CPU: pg",
+            "pgbench CPU: pg",
+            "non-2xx",
+            "RSS MB",
+        ],
+        rows,
+    )
+    out += [
+        "",
+        "Reads against the no-database ceiling (service `GET /openapi.json`, same round):",
+        "",
+    ]
+    out += table(
+        ["workload", "8 conns", "32 conns"],
+        [
+            [w, *(f(paired_ratio(runs, w, "openapi", c), 2) + "×" for c in (8, 32))]
+            for w in ("list", "get", "login")
+        ],
+    )
+    out += pred_section(runs, setting)
+    out += growth_section(growth)
+    out += rss_section(main)
+    out += statements_section(runs, setting)
+    out += hot_section(main.get("table_stats", []))
+    out += sweep_section(sweeps[0] if sweeps else None)
+    for earlier in sweeps[1:]:
+        out += sweep_section(earlier, earlier=True)
+    out += plans_section(main.get("plans", {}))
+    return "\n".join(out) + "\n"
+
+
+def pred_section(runs: list[dict], setting) -> list[str]:
+    cells = rows_by(
+        [r for r in runs if r["workload"] in ("approve", "approve-recent")],
+        "workload",
+        "connections",
+        "pred_locks_per_page",
+    )
+    settings = sorted({k[2] for k in cells})
+    if len(settings) < 2:
+        return []
+    out = [
+        "",
+        "## Approval order and max_pred_locks_per_page",
+        "",
+        "approve = pool groups in scattered order; approve-recent = in creation order (neighbouring groups,",
+        "whose lines share heap and index pages, approved at the same time). recent/scattered is the ratio",
+        "of the medians. Serialization failures come from the server log, per 1000 requests: `ssi` = could",
+        "not serialize … read/write dependencies (predicate locks), `update` = … concurrent update (two",
+        "approvals moving the same balance row). The service retries them (up to 8 attempts, jittered",
+        "backoff), pgbench retries them too (--max-tries=8, no backoff).",
+        "",
+    ]
+    rows = []
+    for s in settings:
+        for c in sorted({k[1] for k in cells}):
+            scattered, recent = cells.get(("approve", c, s)), cells.get(("approve-recent", c, s))
+            if not (scattered and recent):
+                continue
+            for side, label in (("svc", "service"), ("pg", "pgbench")):
+                rows.append(
+                    [
+                        str(s) + (" (embedded cluster)" if s == setting else " (PostgreSQL default)"),
+                        str(c),
+                        label,
+                        f(scattered.rate(side)),
+                        f(recent.rate(side)),
+                        f(recent.rate(side) / scattered.rate(side), 2) + "×",
+                        f(scattered.per_k(side, "ssi"), 0) + " / " + f(recent.per_k(side, "ssi"), 0),
+                        f(scattered.per_k(side, "update"), 0) + " / " + f(recent.per_k(side, "update"), 0),
+                        (
+                            f"{sum(status(r, 409) for r in recent.svc)} / "
+                            f"{sum(status(r, 503) for r in recent.svc)}"
+                            if side == "svc"
+                            else "–"
+                        ),
+                        f(scattered.lat(side, "p99"), 1) + " / " + f(recent.lat(side, "p99"), 1),
+                    ]
+                )
+    out += table(
+        [
+            "max_pred_locks_per_page",
+            "conns",
+            "side",
+            "scattered /s",
+            "recent /s",
+            "recent/scattered",
+            "ssi per 1k (sc / rec)",
+            "update per 1k (sc / rec)",
+            "recent 409 / 503",
+            "p99 ms (sc / rec)",
+        ],
+        rows,
+    )
+    return out
+
+
+def growth_section(growth: dict | None) -> list[str]:
+    out = ["", "## Growth: cost against the size of history", ""]
+    if not growth:
+        return [*out, "Not measured yet: `make bench-growth` (10k, 100k and 1M groups; about 10 minutes)."]
+    g = growth_table(growth)
+    sizes = sorted({k[1] for k in g})
+    out += [
+        f"From `make bench-growth`, started {growth['started']} ({growth['wall_seconds'] / 60:.1f} min): 8"
+        f" connections, {growth['seconds']:g} s runs, median of {max(r['round'] for r in growth['runs']) + 1}"
+        " rounds; each size seeded fresh ("
+        + ", ".join(f"{int(k):,}: {v['total_seconds']:.0f} s" for k, v in growth["seed"].items())
+        + "). p50 in ms; × = against the 10k figure.",
+        "",
+    ]
+    rows = []
+    for workload in ("approve", "list", "get"):
+        for side, label in (("svc", "service"), ("pg", "pgbench")):
+            base = g.get((workload, sizes[0]))
+            cells = []
+            for size in sizes:
+                row = g.get((workload, size))
+                p50 = row.lat(side, "p50") if row else float("nan")
+                cells.append(f"{f(p50, 2)} ({p50 / base.lat(side, 'p50'):.2f}×)" if base else f(p50, 2))
+            rows.append([workload, label, *cells])
+    out += table(["workload", "side", *(f"p50 at {s:,}" for s in sizes)], rows)
+    return out
+
+
+def rss_section(main: dict) -> list[str]:
+    rss = main.get("rss_max_kb", {})
+    if not rss:
+        return []
+    values = sorted(rss.values(), reverse=True)
+    return [
+        "",
+        "## Worker memory",
+        "",
+        "VmRSS of every gunicorn worker sampled every 0.25 s through the whole run:"
+        f" max {values[0] / 1024:.0f} MB"
+        f" ({len(values)} workers: " + ", ".join(f"{v / 1024:.0f}" for v in values) + " MB).",
+    ]
+
+
+def statements_section(runs: list[dict], setting) -> list[str]:
+    out = [
+        "",
+        "## Inside PostgreSQL: the same statements from the service and from pgbench",
+        "",
+        "pg_stat_statements over the first round at 8 connections: mean execution and planning time per",
+        "call.",
+        "A planning time on every call means a custom plan each time (psycopg prepares a statement on its",
+        "sixth use per connection; until then, and for custom plans, the planner runs per call).",
+        "",
+    ]
+    rows = []
+    for run in runs:
+        if run["round"] == 0 and run["connections"] == 8 and run.get("pred_locks_per_page") == setting:
+            for s in run.get("statements", [])[:3]:
+                rows.append(
+                    [
+                        run["workload"],
+                        run["side"],
+                        str(s["calls"]),
+                        f(s["exec_ms"], 3),
+                        f(s["plan_ms"], 3),
+                        str(s["plans"]),
+                        "`" + s["query"].replace("|", "\\|")[:70] + "…`",
+                    ]
+                )
+    return out + table(["workload", "side", "calls", "exec ms", "plan ms", "plans", "statement"], rows)
+
+
+def hot_section(stats: list[dict]) -> list[str]:
+    if not stats:
+        return []
+    out = [
+        "",
+        "## HOT updates over the whole run",
+        "",
+        "An update that is not HOT (heap-only tuple) inserts a new entry into every index of the table;",
+        "under SERIALIZABLE that insert conflicts with every concurrent transaction holding a predicate lock",
+        "on the index page it lands on (B-tree predicate locks are page-level).",
+        "",
+    ]
+    rows = [
+        [
+            s["table"],
+            str(s["fillfactor"]),
+            f"{s['updates']:,}",
+            f"{s['hot_updates']:,}",
+            f(100 * s["hot_updates"] / s["updates"], 0) + "%" if s["updates"] else "–",
+        ]
+        for s in stats
+    ]
+    return out + table(["table", "fillfactor", "updates", "HOT updates", "HOT"], rows)
+
+
+def sweep_section(sweep: dict | None, earlier: bool = False) -> list[str]:
+    title = "An earlier sweep" if earlier else "## Configuration sweep: workers × threads × pool"
+    out = ["", title, ""]
+    if not sweep:
+        return [*out, "Not measured yet: `python -m bench.run --sweep`."]
+    cells = rows_by(sweep["runs"], "workers", "threads", "pool", "workload", "connections")
+    configs = sorted({k[:3] for k in cells})
+    workloads = sorted(
+        {(k[3], k[4]) for k in cells}, key=lambda x: (["get", "approve", "create"].index(x[0]), x[1])
+    )
+    out += [
+        f"From `python -m bench.run --sweep`, started {sweep['started']}: service only,"
+        f" {sweep['seconds']:g} s"
+        f" runs, median of {max(r['round'] for r in sweep['runs']) + 1} rounds; req/s (p99 ms).",
+        "",
+    ]
+    rows = []
+    for config in configs:
+        cls = "sync" if config[1] == 1 else "gthread"
+        row = [f"{config[0]} × {config[1]} ({cls}), pool {config[2]}"]
+        for w in workloads:
+            cell = cells.get((*config, *w))
+            row.append(f"{f(cell.rate('svc'), 0)} ({f(cell.lat('svc', 'p99'), 1)})" if cell else "–")
+        rows.append(row)
+    return out + table(["workers × threads, pool", *(f"{w} c={c}" for w, c in workloads)], rows)
+
+
+def plans_section(plans: dict[str, str]) -> list[str]:
+    if not plans:
+        return []
+    out = [
+        "",
+        "## Plans of the hot statements",
+        "",
+        "EXPLAIN (ANALYZE, BUFFERS) with the service's parameters at the end of the run (writes rolled",
+        "back).",
+        "",
+    ]
+    for name, plan in plans.items():
+        out += [f"<details><summary>{name}</summary>", "", "```", plan, "```", "", "</details>", ""]
+    return out
+
+
+def console_summary(result: dict) -> list[str]:
+    if result.get("mode") != "main":
+        return []
+    return [
+        f"{verdict:<4}  {criterion}: {measured}" for criterion, measured, verdict in acceptance(result, None)
+    ]
