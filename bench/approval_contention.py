@@ -2,15 +2,12 @@
 
 Seeds a throwaway cluster (3,000 + 3,000 five-line DRAFT groups over 2,000 batches), then 8 threads
 approve 3,000 groups in scattered order and 3,000 in creation order through `Database.serializable`,
-and prints approvals/s and serialization retries. Variants (comma-separated second argument):
-  hot     drop weigh_in_drafts' status indexes; fillfactor FF (default 70) on lines, 50 on stock/surplus
-  groups  drop the (id, location_id, status) FK target and draft_groups' status index; fillfactor FF
-Usage: .venv/bin/python bench/approval_contention.py MAX_PRED_LOCKS_PER_PAGE [hot,groups]
+and prints approvals/s and serialization retries, on the schema as migrated.
+Usage: .venv/bin/python bench/approval_contention.py [MAX_PRED_LOCKS_PER_PAGE]
 """
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import sys
@@ -46,8 +43,7 @@ INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, 
 
 
 def main() -> None:
-    per_page, variant = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "")
-    fillfactor = os.environ.get("FF", "70")
+    per_page = sys.argv[1] if len(sys.argv) > 1 else "32"
     root = Path(tempfile.mkdtemp(prefix="contention-"))
     root.chmod(0o755)
     cluster = LocalCluster(
@@ -61,17 +57,6 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             for statement in SEED.format(groups=2 * GROUPS).split(";"):
                 conn.execute(statement)
-            if "hot" in variant:
-                conn.execute("DROP INDEX weigh_in_drafts_status_idx, weigh_in_drafts_pending_idx")
-                conn.execute(f"ALTER TABLE weigh_in_drafts SET (fillfactor = {fillfactor})")
-                conn.execute("ALTER TABLE stock SET (fillfactor = 50)")
-            if "groups" in variant:
-                conn.execute("ALTER TABLE weigh_in_drafts DROP CONSTRAINT weigh_in_drafts_group_fkey")
-                conn.execute(
-                    "ALTER TABLE draft_groups DROP CONSTRAINT draft_groups_id_location_id_status_key"
-                )
-                conn.execute("DROP INDEX draft_groups_status_idx")
-                conn.execute(f"ALTER TABLE draft_groups SET (fillfactor = {fillfactor})")
             conn.execute("VACUUM FULL")
             conn.execute("VACUUM ANALYZE")
         db = Database(url, pool_size=8)
@@ -102,8 +87,7 @@ def main() -> None:
                 thread.join()
             rate = len(order) / (time.perf_counter() - started)
             print(
-                f"max_pred_locks_per_page={per_page} variant={variant or '-'} fillfactor={fillfactor} "
-                f"{label}: {rate:.0f} approvals/s, {retries[0]} retries",
+                f"max_pred_locks_per_page={per_page} {label}: {rate:.0f} approvals/s, {retries[0]} retries",
                 flush=True,
             )
         db.close()

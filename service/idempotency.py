@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
-import threading
 
 import falcon
 import orjson
@@ -24,7 +22,6 @@ from .db import RETRYABLE, Database, Statements
 from .errors import AppError, Conflict, ValidationFailed
 from .media import dumps
 
-log = logging.getLogger("weighin.idempotency")
 HEADER = "Idempotency-Key"
 TTL_HOURS = 24
 
@@ -119,34 +116,3 @@ class Idempotency:
         body = dumps(resp.media) if resp.media is not None else b""
         conn.execute(self.sql.keep_idempotent_answer, {**claim, "status": resp.status_code, "body": body})
         return None
-
-
-class Janitor:
-    """Forgets expired keys in the background, in small batches, so no request waits for it."""
-
-    def __init__(self, db: Database, sql: Statements, every_seconds: float = 600.0):
-        self.db = db
-        self.sql = sql
-        self.every = every_seconds
-        self._stop = threading.Event()
-
-    def purge(self, batch: int = 1000) -> int:
-        total = 0
-        while True:
-            purged = self.db.one(self.sql.purge_idempotency_keys, {"batch": batch})["purged"]
-            total += purged
-            if purged < batch:
-                return total
-
-    def start(self) -> None:
-        threading.Thread(target=self._loop, name="idempotency-janitor", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                self.purge()
-            except Exception:  # the next round tries again; requests never depend on this
-                log.exception("purging expired idempotency keys failed")

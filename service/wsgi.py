@@ -3,7 +3,7 @@
 from .app import create_app
 from .config import Config
 from .db import Database, Statements
-from .idempotency import Janitor
+from .janitor import Janitor
 
 config = Config.from_env()
 db = Database(

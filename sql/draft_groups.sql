@@ -1,5 +1,6 @@
 -- Draft groups and their lines (drafts). Every statement that changes a group's status changes its
--- lines in the same statement: the composite FK (draft_group_id, location_id, status) holds them equal.
+-- lines in the same statement, so a group and its lines never disagree. No index covers `status`
+-- (docs/approval-contention.md): DRAFT groups are found through `pending_groups`.
 
 -- name: ensure_na_batches
 -- The per-article system batch 'NA' exists for each given consumable (race-free: ON CONFLICT).
@@ -81,6 +82,8 @@ WITH input AS (
     FROM verdict v CROSS JOIN loc LEFT JOIN counter c ON true
     WHERE v.outcome = 'create'
     RETURNING id, location_id, source, created_by_user_id
+), pending AS (
+    INSERT INTO pending_groups (group_id) SELECT id FROM grp
 ), lines AS (
     INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type,
                                  source, client_event_id, note, created_by_user_id)
@@ -142,6 +145,45 @@ WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
   AND (%(after_id)s::bigint IS NULL OR g.id < %(after_id)s)
 ORDER BY g.id DESC
 LIMIT %(limit)s
+
+-- name: list_pending_groups
+-- list_groups for status=DRAFT, driven by the small pending_groups table (flat in the size of history).
+SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id, u.username AS created_by_name,
+       g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg
+FROM pending_groups p
+JOIN draft_groups g ON g.id = p.group_id
+JOIN users u ON u.id = g.created_by_user_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
+    FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
+) s
+WHERE g.status = 'DRAFT'
+  AND (%(source)s::text IS NULL OR g.source = %(source)s)
+  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
+  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+  AND (%(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s)
+ORDER BY p.group_id DESC
+LIMIT %(limit)s
+
+-- name: count_pending_groups
+-- How many DRAFT groups match the list filters.
+SELECT count(*) AS total
+FROM pending_groups p
+JOIN draft_groups g ON g.id = p.group_id
+WHERE g.status = 'DRAFT'
+  AND (%(source)s::text IS NULL OR g.source = %(source)s)
+  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
+  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+
+-- name: prune_pending_groups
+-- Forgets up to `batch` pending_groups entries whose group was decided; returns how many.
+WITH gone AS (
+    DELETE FROM pending_groups
+    WHERE group_id IN (SELECT p.group_id FROM pending_groups p JOIN draft_groups g ON g.id = p.group_id
+                       WHERE g.status <> 'DRAFT' LIMIT %(batch)s)
+    RETURNING 1
+)
+SELECT count(*) AS pruned FROM gone
 
 -- name: count_groups
 -- How many groups match the list filters.

@@ -89,3 +89,24 @@ def test_approval_plan_uses_index_scans_on_100k_drafts(database_url):
     scans = [(n["Node Type"], n.get("Relation Name")) for n in _plan_nodes(plan) if "Relation Name" in n]
     assert [s for s in scans if s[0] == "Seq Scan" and s[1] in BIG_TABLES] == []
     assert {"weigh_in_drafts", "draft_groups", "stock", "surplus"} <= {rel for _, rel in scans}
+
+
+def test_an_approval_updates_group_lines_and_balances_in_place(client, as_admin, stockroom, database_url):
+    # HOT updates add no index entries, so approvals of neighbouring groups do not abort each other
+    # (docs/approval-contention.md)
+    article, batch = stockroom.paint_batch(stock="10", surplus="1")
+    group = create(client, as_admin, [line(article, batch, "2"), line(article, batch, "3")]).json
+    with psycopg.connect(database_url) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        user_id = conn.execute("SELECT id FROM users WHERE username = 'admin'").fetchone()[0]
+        outcome = conn.execute(
+            Statements().approve_group,
+            {"group_id": group["id"], "draft_id": None, "actor_id": user_id, "note": None},
+        ).fetchone()[0]
+        updates = conn.execute(
+            "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            "WHERE n_tup_upd > 0 ORDER BY relname"
+        ).fetchall()
+        conn.rollback()
+    assert outcome == "approved"
+    assert updates == [("draft_groups", 1, 1), ("stock", 1, 1), ("surplus", 1, 1), ("weigh_in_drafts", 2, 2)]

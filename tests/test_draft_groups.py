@@ -333,3 +333,18 @@ def test_an_id_sent_as_a_float_is_400_not_500(client, as_admin, stockroom):
     article, batch = stockroom.paint_batch(stock="1")
     result = create(client, as_admin, [{**line(article, batch, "1"), "article_id": float(article)}])
     assert result.status_code == 400 and "lines[0].article_id" in result.json["error"]["details"]["fields"]
+
+
+def test_the_draft_list_drops_decided_groups_before_and_after_pruning(client, as_admin, stockroom, db):
+    from service.db import Statements
+    from service.janitor import Janitor
+
+    article, batch = stockroom.paint_batch(stock="10")
+    kept, decided = (create(client, as_admin, [line(article, batch, "1")]).json for _ in range(2))
+    approve(client, as_admin, decided["id"])
+    for _ in range(2):
+        page = client.simulate_get("/api/draft-groups", headers=as_admin, params={"status": "DRAFT"}).json
+        assert [g["id"] for g in page["items"]] == [kept["id"]] and page["total"] == 1
+        assert Janitor(db, Statements()).prune_pending_groups() in (0, 1)
+    approved = client.simulate_get("/api/draft-groups", headers=as_admin, params={"status": "APPROVED"}).json
+    assert [g["id"] for g in approved["items"]] == [decided["id"]]

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from service.db import Statements
-from service.idempotency import Janitor
+from service.janitor import Janitor
 from service.resources import drafts
 
 from .conftest import bearer
@@ -128,6 +128,6 @@ def test_keys_expire_after_24_hours_and_the_janitor_forgets_them(client, as_admi
     assert reused.status_code == 201  # the expired key no longer binds
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'")
-    assert Janitor(db, Statements()).purge(batch=1) == 1
+    assert Janitor(db, Statements()).purge_idempotency_keys(batch=1) == 1
     with psycopg.connect(database_url) as conn:
         assert [r[0] for r in conn.execute("SELECT key FROM idempotency_keys")] == ["new-1"]

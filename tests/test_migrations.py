@@ -24,6 +24,8 @@ TABLES = {
     "weigh_in_drafts",
     "approval_actions",
     "transactions",
+    "receipts",
+    "inventory_counts",
 }
 
 
@@ -213,9 +215,26 @@ def test_database_refuses_a_duplicate_client_event_id(conn, rows):
         _draft(conn, rows, event="same")
 
 
-def test_database_refuses_a_line_whose_status_differs_from_its_group(conn, rows):
+def test_database_refuses_a_line_whose_location_differs_from_its_group(conn, rows):
+    other = conn.execute("INSERT INTO locations (code, name) VALUES ('14', 'Other') RETURNING id").fetchone()[
+        0
+    ]
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
-        _draft(conn, rows, status="REJECTED")
+        conn.execute(
+            "INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg,"
+            " source, client_event_id, created_by_user_id) VALUES (%s, %s, %s, %s, 1, 'scale', 'x', %s)",
+            (rows["group"], other, rows["art"], rows["batch"], rows["user"]),
+        )
+
+
+def test_no_index_covers_status_so_approvals_stay_hot(conn):
+    covering = conn.execute(
+        "SELECT indexrelid::regclass::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid IN ('draft_groups'::regclass, 'weigh_in_drafts'::regclass) "
+        "AND a.attname = 'status' UNION SELECT indexrelid::regclass::text FROM pg_index "
+        "WHERE indrelid IN ('draft_groups'::regclass, 'weigh_in_drafts'::regclass) AND indpred IS NOT NULL"
+    ).fetchall()
+    assert covering == []
 
 
 def test_ledger_is_append_only(conn, rows):

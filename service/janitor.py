@@ -1,0 +1,50 @@
+"""Background upkeep in each worker: forgets expired idempotency keys and prunes decided groups from
+`pending_groups`, in small batches, so no request ever waits for it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from .db import Database, Statements
+
+log = logging.getLogger("weighin.janitor")
+
+
+class Janitor:
+    def __init__(self, db: Database, sql: Statements, every_seconds: float = 60.0):
+        self.db = db
+        self.sql = sql
+        self.every = every_seconds
+        self._stop = threading.Event()
+
+    def _drain(self, statement: str, batch: int) -> int:
+        total = 0
+        while True:
+            row = self.db.one(statement, {"batch": batch})
+            done = next(iter(row.values()))
+            total += done
+            if done < batch:
+                return total
+
+    def purge_idempotency_keys(self, batch: int = 1000) -> int:
+        """Forgets keys older than 24 hours; returns how many."""
+        return self._drain(self.sql.purge_idempotency_keys, batch)
+
+    def prune_pending_groups(self, batch: int = 1000) -> int:
+        """Drops decided groups from pending_groups; returns how many."""
+        return self._drain(self.sql.prune_pending_groups, batch)
+
+    def start(self) -> None:
+        threading.Thread(target=self._loop, name="janitor", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.prune_pending_groups()
+                self.purge_idempotency_keys()
+            except Exception:  # the next round tries again; requests never depend on this
+                log.exception("janitor round failed")
