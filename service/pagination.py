@@ -44,6 +44,18 @@ class Page:
             raise ValidationFailed({"cursor": "is not a cursor this API issued"})
         return value
 
+    def after_values(self, *kinds: type | tuple[type, ...]) -> list | None:
+        """A composite keyset position, each value checked against its kind; None without a cursor."""
+        if self.after is None:
+            return None
+        values = self.after
+        if len(values) != len(kinds) or any(
+            isinstance(value, bool) or not isinstance(value, kind)
+            for value, kind in zip(values, kinds, strict=True)
+        ):
+            raise ValidationFailed({"cursor": "is not a cursor this API issued"})
+        return values
+
     def params(self) -> dict:
         """SQL parameters: fetch one more row than asked to know whether another page follows."""
         return {"limit": self.limit + 1, "after_id": self.after_id()}

@@ -1,0 +1,411 @@
+"""Articles (master data), their aliases, and resolving a scanned or typed code to an article.
+
+The older client addresses an article by article_no to read it (`GET /api/articles/{article_no}`) and
+by id to change it (`PATCH /api/articles/{id}`, archive, restore, aliases). Falcon needs one field name
+per path level, so those routes share the template `/api/articles/{article}`: reads take it as an
+article_no, writes as an id (anything but an id there is a 404).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import falcon
+import orjson
+import psycopg
+
+from ..auth import ADMIN
+from ..db import Database, Statements
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..openapi import operation, query
+from ..pagination import Page
+from ..validation import QUANTITY, Schema, obj, plain, quantity, query_bool, query_choice
+from .drafts import LIST_PARAMS, page_schema
+
+MAX_AMOUNT = Decimal("999999999.99")
+NULLABLE_TEXT = {  # field: max length; stored trimmed, an empty string is stored as null
+    "article_group": 100,
+    "pack_uom": 20,
+    "barcode": 100,
+    "manufacturer": 200,
+    "manufacturer_art_number": 100,
+}
+AMOUNTS = {"pack_size": Decimal("0.01"), "reorder_threshold": Decimal("0.00")}  # field: lowest value
+
+
+def _nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+ARTICLE_INPUT = {
+    "article_no": plain(50),
+    "description": plain(500, 0),
+    "uom": {"enum": ["KG", "L"]},
+    **{field: _nullable(plain(length, 0)) for field, length in NULLABLE_TEXT.items()},
+    **{field: _nullable(QUANTITY) for field in AMOUNTS},
+    "is_paint": {"type": "boolean"},
+    "is_active": {"type": "boolean"},
+}
+CREATE = Schema(obj(ARTICLE_INPUT, ["article_no"]))
+EDIT = Schema({**obj(ARTICLE_INPUT), "minProperties": 1})
+ALIAS_CREATE = Schema(obj({"alias": plain(100)}, ["alias"]))
+
+ARTICLE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        **{field: {} for field in ARTICLE_INPUT},
+        "created_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+        "last_consumed_at": {"type": ["string", "null"]},
+        "aliases": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "alias": {"type": "string"}},
+            },
+        },
+    },
+}
+RESOLVED = {
+    **ARTICLE,
+    "properties": {**ARTICLE["properties"], "matched_by": {"enum": ["article_no", "alias", "barcode"]}},
+}
+ALIAS = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "article_id": {"type": "integer"},
+        "alias": {"type": "string"},
+        "slot": {"type": "integer"},
+        "created_at": {"type": "string"},
+    },
+}
+IN_USE_ERRORS = (404, 409)
+
+
+def article_id(value: str) -> int:
+    """The `{article}` path field as an id; anything else names no article."""
+    if value.isascii() and value.isdigit() and len(value) <= 19 and 1 <= int(value) < 2**63:
+        return int(value)
+    raise NotFound("article", article=value)
+
+
+def article_body(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key not in ("sort_key", "matched_by")}
+
+
+def normalised(body: dict[str, Any]) -> dict[str, Any]:
+    """The article fields of a request, trimmed and rounded (quantities as strings), every one checked."""
+    problems: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for field, value in body.items():
+        if field == "article_no":
+            out[field] = value.strip()
+            if not out[field]:
+                problems[field] = "must not be blank"
+        elif field == "description":
+            out[field] = value.strip()
+        elif field in NULLABLE_TEXT:
+            out[field] = (value.strip() or None) if value is not None else None
+        elif field in AMOUNTS:
+            amount = (
+                quantity(value, field, AMOUNTS[field], MAX_AMOUNT, problems) if value is not None else None
+            )
+            out[field] = str(amount) if amount is not None else None
+        else:
+            out[field] = value
+    if problems:
+        raise ValidationFailed(problems)
+    return out
+
+
+def in_use(counts: dict, message: str) -> Conflict:
+    return Conflict("ARTICLE_IN_USE", message, **counts)
+
+
+class Articles:
+    doc = {
+        "get": operation(
+            "List articles by article_no, with aliases and last_consumed_at",
+            response=page_schema(ARTICLE),
+            params=[
+                *LIST_PARAMS,
+                query("active", {"enum": ["true", "false", "all"]}, "default true"),
+                query(
+                    "q", {"type": "string", "maxLength": 100}, "part of article_no, description or an alias"
+                ),
+                query("is_paint", {"enum": ["true", "false"]}),
+            ],
+        ),
+        "post": operation(
+            "Create an article (409 DUPLICATE_ARTICLE)",
+            access=ADMIN,
+            body=CREATE.schema,
+            ok=201,
+            response=ARTICLE,
+            errors=(409,),
+        ),
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        page = Page(req)
+        after = page.after_values(str)
+        active = query_choice(req, "active", ("true", "false", "all")) or "true"
+        q = (req.get_param("q") or "").strip()
+        if len(q) > 100 or "\x00" in q:
+            raise ValidationFailed({"q": "must be at most 100 characters, without NUL"})
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        filters = {
+            "active": None if active == "all" else active == "true",
+            "is_paint": query_bool(req, "is_paint"),
+            "like": f"%{escaped}%" if q else None,
+        }
+        with self.db.connection() as conn, conn.pipeline():
+            rows = conn.execute(
+                self.sql.list_articles,
+                {**filters, "after_key": after[0] if after else None, "limit": page.limit + 1},
+            )
+            total = conn.execute(self.sql.count_articles, filters)
+        rows = rows.fetchall()
+        body = page.answer(rows, total.fetchone()["total"], key=lambda row: [row["sort_key"]])
+        body["items"] = [article_body(row) for row in body["items"]]
+        resp.media = body
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        fields = normalised(CREATE.parse(req))
+        params = {
+            "description": "",
+            "uom": "KG",
+            "is_paint": True,
+            "is_active": True,
+            **dict.fromkeys((*NULLABLE_TEXT, *AMOUNTS)),
+            **fields,
+        }
+
+        def work(conn: psycopg.Connection):
+            created = conn.execute(self.sql.create_article, params)
+            shown = conn.execute(self.sql.article_detail, {"id": None, "article_no": params["article_no"]})
+            return lambda: (created.fetchone(), shown.fetchone())
+
+        created, row = self.db.run(work, isolation=None)
+        if created is None:
+            raise Conflict(
+                "DUPLICATE_ARTICLE",
+                f"The article_no {params['article_no']!r} is taken.",
+                article_no=params["article_no"],
+                existing_article_id=row["id"],
+            )
+        resp.status = falcon.HTTP_201
+        resp.media = article_body(row)
+
+
+class ArticleItem:
+    doc = {
+        "get": operation("One article by article_no, with its aliases", response=ARTICLE, errors=(404,)),
+        "patch": operation(
+            "Edit an article (by id); null clears an optional field",
+            access=ADMIN,
+            body=EDIT.schema,
+            response=ARTICLE,
+            errors=IN_USE_ERRORS,
+        ),
+        "delete": operation(
+            "Delete an article (by id) that nothing references (409 ARTICLE_IN_USE with counts)",
+            access=ADMIN,
+            ok=204,
+            errors=IN_USE_ERRORS,
+        ),
+    }
+    doc_archive = {
+        "post": operation(
+            "Archive an article (by id): no new drafts or receipts",
+            access=ADMIN,
+            response=ARTICLE,
+            errors=(404,),
+        )
+    }
+    doc_restore = {
+        "post": operation(
+            "Restore an archived article (by id)", access=ADMIN, response=ARTICLE, errors=(404,)
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        row = self.db.one(self.sql.article_detail, {"id": None, "article_no": article})
+        if row is None:
+            raise NotFound("article", article_no=article)
+        resp.media = article_body(row)
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        ident = article_id(article)
+        patch = normalised(EDIT.parse(req))
+
+        def work(conn: psycopg.Connection):
+            verdict = conn.execute(
+                self.sql.update_article, {"id": ident, "patch": orjson.dumps(patch).decode()}
+            )
+            shown = conn.execute(self.sql.article_detail, {"id": ident, "article_no": None})
+            return lambda: (verdict.fetchone(), shown.fetchone())
+
+        # a concurrent rename to the same article_no loses on the unique index and is re-run to see it
+        verdict, row = self.db.run(work, isolation=None, retry_on=(psycopg.errors.UniqueViolation,))
+        if verdict["outcome"] == "not_found":
+            raise NotFound("article", id=ident)
+        if verdict["outcome"] == "duplicate":
+            raise Conflict(
+                "DUPLICATE_ARTICLE",
+                f"The article_no {patch['article_no']!r} is taken.",
+                article_no=patch["article_no"],
+            )
+        if verdict["outcome"] == "in_use":
+            raise in_use(
+                {"batches": verdict["batches"]}, "is_paint can change only while the article has no batches."
+            )
+        resp.media = article_body(row)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        ident = article_id(article)
+        # a batch added meanwhile makes the delete fail on its foreign key; the re-run counts it
+        result = self.db.run(
+            lambda conn: conn.execute(self.sql.delete_article, {"id": ident}).fetchone,
+            isolation=None,
+            retry_on=(psycopg.errors.ForeignKeyViolation,),
+        )
+        if result["outcome"] == "not_found":
+            raise NotFound("article", id=ident)
+        if result["outcome"] == "in_use":
+            counts = {k: result[k] for k in ("batches", "balances", "drafts", "transactions")}
+            raise in_use(counts, "The article is referenced; archive it instead.")
+        resp.status = falcon.HTTP_204
+
+    def _set_active(self, resp: falcon.Response, article: str, active: bool) -> None:
+        ident = article_id(article)
+
+        def work(conn: psycopg.Connection):
+            changed = conn.execute(self.sql.set_article_active, {"id": ident, "is_active": active})
+            shown = conn.execute(self.sql.article_detail, {"id": ident, "article_no": None})
+            return lambda: (changed.fetchone(), shown.fetchone())
+
+        changed, row = self.db.run(work, isolation=None)
+        if changed is None:
+            raise NotFound("article", id=ident)
+        resp.media = article_body(row)
+
+    def on_post_archive(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        self._set_active(resp, article, False)
+
+    def on_post_restore(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        self._set_active(resp, article, True)
+
+
+class ArticleResolve:
+    doc = {
+        "get": operation(
+            "The article a scanned or typed code names: article_no, then alias, then barcode",
+            response=RESOLVED,
+            errors=(404, 409),
+            params=[query("query", {"type": "string", "minLength": 1, "maxLength": 200})],
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        code = (req.get_param("query") or "").strip()  # scanners append CR / LF
+        if not code or len(code) > 200 or "\x00" in code:
+            raise ValidationFailed({"query": "must be 1 to 200 characters"})
+        rows = self.db.all(self.sql.resolve_article, {"query": code, "alias": code.upper()})
+        if not rows:
+            raise NotFound("article", query=code)
+        if len(rows) > 1:
+            raise Conflict(
+                "AMBIGUOUS_QUERY",
+                f"{len(rows)} articles share the {rows[0]['matched_by']} {code!r}; use the article_no.",
+                query=code,
+                article_nos=[row["article_no"] for row in rows],
+            )
+        resp.media = {**article_body(rows[0]), "matched_by": rows[0]["matched_by"]}
+
+
+class Aliases:
+    doc = {
+        "get": operation(
+            "An article's aliases (by article id)", access=ADMIN, response=page_schema(ALIAS), errors=(404,)
+        ),
+        "post": operation(
+            "Add an alias (upper-cased, trimmed; globally unique; at most 5 per article)",
+            access=ADMIN,
+            body=ALIAS_CREATE.schema,
+            ok=201,
+            response=ALIAS,
+            errors=(404, 409),
+        ),
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        ident = article_id(article)
+        rows = self.db.all(self.sql.list_aliases, {"article_id": ident})
+        if not rows:
+            raise NotFound("article", id=ident)
+        items = [row for row in rows if row["id"] is not None]
+        resp.media = {"items": items, "total": len(items), "next_cursor": None}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        ident = article_id(article)
+        alias = ALIAS_CREATE.parse(req)["alias"].strip().upper()
+        if not alias:
+            raise ValidationFailed({"alias": "must not be blank"})
+        if len(alias) > 100:
+            raise ValidationFailed({"alias": "must have at most 100 characters"})
+        # two inserts racing for one slot (or one alias) collide on a unique index; the re-run sees the winner
+        row = self.db.run(
+            lambda conn: conn.execute(self.sql.add_alias, {"article_id": ident, "alias": alias}).fetchone,
+            isolation=None,
+            retry_on=(psycopg.errors.UniqueViolation,),
+        )
+        if row["outcome"] == "not_found":
+            raise NotFound("article", id=ident)
+        if row["outcome"] == "duplicate":
+            raise Conflict(
+                "DUPLICATE_ALIAS",
+                f"The alias {alias!r} already names article {row['holder_article_no']!r}.",
+                alias=alias,
+                article_id=row["holder_article_id"],
+                article_no=row["holder_article_no"],
+            )
+        if row["outcome"] == "limit":
+            raise Conflict(
+                "ALIAS_LIMIT_REACHED", "An article has at most 5 aliases; delete one first.", limit=5
+            )
+        resp.status = falcon.HTTP_201
+        resp.media = {k: row[k] for k in ("id", "article_id", "alias", "slot", "created_at")}
+
+
+class AliasItem:
+    doc = {"delete": operation("Delete an alias of this article", access=ADMIN, ok=204, errors=(404,))}
+
+    def __init__(self, db: Database, sql: Statements):
+        self.db = db
+        self.sql = sql
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, article: str, alias_id: int) -> None:
+        ident = article_id(article)
+        if self.db.one(self.sql.delete_alias, {"article_id": ident, "alias_id": alias_id}) is None:
+            raise NotFound("alias", article_id=ident, alias_id=alias_id)
+        resp.status = falcon.HTTP_204

@@ -1,0 +1,80 @@
+"""Storage locations: the list (default marked) and creation."""
+
+from __future__ import annotations
+
+import falcon
+
+from ..auth import ADMIN
+from ..db import Database, Statements
+from ..errors import Conflict, ValidationFailed
+from ..openapi import operation
+from ..pagination import Page
+from ..validation import Schema, obj, plain
+from .drafts import LIST_PARAMS, page_schema
+
+LOCATION = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "code": {"type": "string"},
+        "name": {"type": "string"},
+        "is_active": {"type": "boolean"},
+        "is_default": {"type": "boolean"},
+        "created_at": {"type": "string"},
+    },
+}
+CREATE = Schema(
+    obj({"code": plain(20), "name": plain(200), "is_active": {"type": "boolean"}}, ["code", "name"])
+)
+
+
+class Locations:
+    doc = {
+        "get": operation(
+            "List locations; `is_default` marks the default",
+            params=LIST_PARAMS,
+            response=page_schema(LOCATION),
+        ),
+        "post": operation(
+            "Create a location (409 DUPLICATE_LOCATION)",
+            access=ADMIN,
+            body=CREATE.schema,
+            ok=201,
+            response=LOCATION,
+            errors=(409,),
+        ),
+    }
+
+    def __init__(self, db: Database, sql: Statements, default_location_code: str):
+        self.db = db
+        self.sql = sql
+        self.default_location_code = default_location_code
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        page = Page(req)
+        with self.db.connection() as conn, conn.pipeline():
+            rows = conn.execute(
+                self.sql.list_locations, {"default_code": self.default_location_code, **page.params()}
+            )
+            total = conn.execute(self.sql.count_locations)
+        resp.media = page.answer(rows.fetchall(), total.fetchone()["total"])
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = CREATE.parse(req)
+        code, name = body["code"].strip(), body["name"].strip()
+        problems = {
+            field: "must not be blank" for field, value in (("code", code), ("name", name)) if not value
+        }
+        if problems:
+            raise ValidationFailed(problems)
+        params = {
+            "code": code,
+            "name": name,
+            "is_active": body.get("is_active", True),
+            "default_code": self.default_location_code,
+        }
+        row = self.db.one(self.sql.create_location, params)
+        if row is None:
+            raise Conflict("DUPLICATE_LOCATION", f"The location code {code!r} is taken.", location_code=code)
+        resp.status = falcon.HTTP_201
+        resp.media = row
