@@ -191,6 +191,19 @@ class Service:
         self.sampler.start()
         return self
 
+    def wait_idle(self, limit: float = 60.0) -> float:
+        """Waits until the workers stop computing: requests a load generator left behind (a login
+        queued behind others hashes for a second) must not eat into the next run. Returns the wait."""
+        started = time.monotonic()
+        before = self.cpu()
+        while time.monotonic() - started < limit:
+            time.sleep(0.25)
+            now = self.cpu()
+            if now - before < 0.02:
+                break
+            before = now
+        return time.monotonic() - started
+
     def worker_pids(self) -> list[int]:
         return children(self.process.pid) if self.process else []
 

@@ -286,10 +286,7 @@ def render(main: dict, growth: dict | None, sweeps: list[dict]) -> str:
     ]
     out += table(
         ["workload", "8 conns", "32 conns"],
-        [
-            [w, *(f(paired_ratio(runs, w, "openapi", c), 2) + "×" for c in (8, 32))]
-            for w in ("list", "get", "login")
-        ],
+        [[w, *(f(paired_ratio(runs, w, "openapi", c), 2) + "×" for c in (8, 32))] for w in ("list", "get")],
     )
     out += pred_section(runs, setting)
     out += growth_section(growth)

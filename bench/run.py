@@ -184,6 +184,7 @@ class Bench:
         self.observer.begin(self.service if side == "service" else None)
         if side == "service":
             result = self._wrk(workload, lua, connections, pool)
+            result["drain_seconds"] = round(self.service.wait_idle(), 2)
         else:
             scripts = [(self.scripts[name], weight) for name, weight in pg]
             defines = pgscripts.defines(self.admin_id, connections, self.groups, self.tag, pool)
@@ -259,7 +260,10 @@ class Bench:
         writes run in a transaction that is rolled back."""
         plans = {}
         viewer = {"viewer_id": self.admin_id, "viewer_is_admin": True}
-        filters = {"status": "DRAFT", "source": None, "location_id": None, "created_by": None}
+        listing, counting, with_status = pgscripts.list_statements(self.sql)
+        filters = {"source": None, "location_id": None, "created_by": None}
+        if with_status:
+            filters["status"] = "DRAFT"
         with psycopg.connect(self.url, autocommit=True, prepare_threshold=None) as conn:
             mark = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM draft_groups").fetchone()[0]
             lo, _ = seed.make_pool(conn, 1, self.admin_id)
@@ -293,8 +297,8 @@ class Bench:
                         "whole_group": True,
                     },
                 ),
-                "list_groups": (self.sql.list_groups, {**filters, "after_id": None, "limit": 51}),
-                "count_groups": (self.sql.count_groups, filters),
+                "list (status=DRAFT)": (listing, {**filters, "after_id": None, "limit": 51}),
+                "count (status=DRAFT)": (counting, filters),
                 "group_detail": (
                     self.sql.group_detail,
                     {"group_id": self.groups // 2, "draft_id": None, "client_event_id": None, **viewer},

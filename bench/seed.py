@@ -147,6 +147,12 @@ def _script(conn: psycopg.Connection, script: str, params: dict) -> None:
         conn.execute(statement, {k: v for k, v in params.items() if f"%({k})s" in statement}, prepare=False)
 
 
+def _has_pending_set(conn: psycopg.Connection) -> bool:
+    """Whether the schema lists DRAFT groups through pending_groups (migration 0006) rather than an
+    index on status."""
+    return conn.execute("SELECT to_regclass('pending_groups') IS NOT NULL").fetchone()[0]
+
+
 def _sync_sequences(conn: psycopg.Connection) -> None:
     for table in IDENTITY_TABLES:
         conn.execute(SYNC_SEQUENCES.format(t=table), {"t": table})
@@ -185,6 +191,10 @@ def seed(url: str, groups: int, admin_id: int, operator_id: int, log=print) -> d
             }
             _script(conn, history, params)
             _script(conn, LEDGER_OPENING, {})
+            if _has_pending_set(conn):
+                conn.execute(
+                    "INSERT INTO pending_groups (group_id) SELECT id FROM draft_groups WHERE status = 'DRAFT'"
+                )
         log(
             f"  history rows written in {time.monotonic() - started:.0f} s; rebuilding {len(indexes)} indexes"
         )
@@ -245,6 +255,12 @@ def make_pool(conn: psycopg.Connection, size: int, admin_id: int) -> tuple[int, 
             articles=ARTICLES, line_batch=LINE_BATCH.format(salt=lo % 5000), line_qty=LINE_QTY
         )
         conn.execute(lines, params, prepare=False)
+        if _has_pending_set(conn):  # as create_group does
+            conn.execute(
+                "INSERT INTO pending_groups (group_id) "
+                "SELECT generate_series(%(lo)s::bigint, %(hi)s::bigint)",
+                params,
+            )
     for table in ("draft_groups", "weigh_in_drafts"):
         conn.execute(SYNC_SEQUENCES.format(t=table), {"t": table})
     conn.execute("ANALYZE draft_groups, weigh_in_drafts")
