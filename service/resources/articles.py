@@ -92,6 +92,13 @@ def article_id(value: str) -> int:
     raise NotFound("article", article=value)
 
 
+def article_no(value: str) -> str:
+    """The `{article}` path field as an article_no; one no article can have (too long, NUL) is a 404."""
+    if len(value) > 50 or "\x00" in value:
+        raise NotFound("article", article_no=value[:50].replace("\x00", ""))
+    return value
+
+
 def article_body(row: dict) -> dict:
     return {key: value for key, value in row.items() if key not in ("sort_key", "matched_by")}
 
@@ -241,7 +248,7 @@ class ArticleItem:
         self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
-        row = self.db.one(self.sql.article_detail, {"id": None, "article_no": article})
+        row = self.db.one(self.sql.article_detail, {"id": None, "article_no": article_no(article)})
         if row is None:
             raise NotFound("article", article_no=article)
         resp.media = article_body(row)

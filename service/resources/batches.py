@@ -13,6 +13,7 @@ from ..errors import AppError, Conflict, NotFound, ValidationFailed
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import DATE, ID, Schema, obj, plain, query_choice, query_int
+from .articles import article_no
 from .drafts import LIST_PARAMS, page_schema
 
 BATCH_FIELDS = (
@@ -87,7 +88,7 @@ class ArticleBatches:
             except ValueError:
                 raise ValidationFailed({"cursor": "is not a cursor this API issued"}) from None
         active = query_choice(req, "active", ("true", "false", "all")) or "true"
-        filters = {"article_no": article, "active": None if active == "all" else active == "true"}
+        filters = {"article_no": article_no(article), "active": None if active == "all" else active == "true"}
         params = {
             **filters,
             "location_id": query_int(req, "location_id"),
