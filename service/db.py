@@ -77,6 +77,7 @@ class Database:
         self.url = url
         self.max_attempts = max_attempts
         self._local = threading.local()
+        self._serializable_setup = Statements()["prefer_index_scans"]
         options = (
             f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} "
             f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
@@ -182,6 +183,8 @@ class Database:
                 with self.pool.connection() as conn:
                     conn.isolation_level = isolation
                     with conn.pipeline(), conn.transaction():
+                        if isolation == IsolationLevel.SERIALIZABLE:
+                            conn.execute(self._serializable_setup)
                         read = work(conn)
                     return read()
             except retry_on as error:
@@ -210,6 +213,8 @@ class Database:
                 with self.pool.connection() as conn:
                     conn.isolation_level = isolation
                     with conn.transaction():
+                        if isolation == IsolationLevel.SERIALIZABLE:
+                            conn.execute(self._serializable_setup)
                         self._local.conn = conn
                         try:
                             return work(conn)

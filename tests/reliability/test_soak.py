@@ -28,6 +28,9 @@ REPORT_DIR = Path(os.environ.get("SOAK_REPORT_DIR", "bench/out"))
 
 class Soak:
     def __init__(self, port: int, url: str, tokens: dict[str, str], keys: list[tuple[int, int]], seed: int):
+        with psycopg.connect(url) as conn:
+            self.codes = dict(conn.execute("SELECT id, batch_code FROM batches").fetchall())
+        self.added: Counter = Counter()  # per batch: what receipts, adjustments and counts booked at once
         self.port = port
         self.url = url
         self.tokens = tokens
@@ -61,9 +64,10 @@ class Soak:
         return rng.choice(pending) if pending else None
 
     def step(self, client: Client, admin: Client, rng: random.Random) -> None:
-        op = rng.choices(["create", "single", "approve", "reject", "list", "read"], [25, 10, 30, 5, 15, 15])[
-            0
-        ]
+        op = rng.choices(
+            ["create", "single", "approve", "reject", "receive", "adjust", "count", "list", "read"],
+            [22, 8, 25, 5, 8, 4, 3, 12, 13],
+        )[0]
         if op == "create":
             status, body, _ = client.send(
                 "POST", "/api/draft-groups", {"lines": self._lines(rng, rng.randint(1, 3))}
@@ -84,6 +88,8 @@ class Soak:
             if status == 200:
                 with self.lock:
                     (self.approved if op == "approve" else self.rejected).add(group)
+        elif op in ("receive", "adjust", "count"):
+            status, body = self._inventory(op, admin, rng)
         elif op == "list":
             status, body, _ = client.send("GET", "/api/draft-groups?status=DRAFT&limit=20")
         else:
@@ -96,6 +102,52 @@ class Soak:
             self.gave_up.append((op, str(body)))
         elif status >= 400:
             self.errors[(status, body.get("error", {}).get("code"))] += 1
+
+    def _inventory(self, op: str, admin: Client, rng: random.Random):
+        article, batch = rng.choice(self.keys)
+        quantity = Decimal(rng.randint(100, 1500)) / 100
+        if op == "receive":
+            status, body, _ = admin.send(
+                "POST",
+                "/api/inventory/receive",
+                {
+                    "order_number": f"PO-{rng.randint(1, 999)}",
+                    "article_id": article,
+                    "batch_code": self.codes[batch],
+                    "quantity_kg": str(quantity),
+                    "expiry_date": "2030-01-01",
+                },
+            )
+            change = quantity if status in (200, 201) else 0
+        elif op == "adjust":
+            status, body, _ = admin.send(
+                "POST",
+                "/api/inventory/adjust",
+                {
+                    "article_id": article,
+                    "batch_id": batch,
+                    "target": "surplus",
+                    "mode": "delta",
+                    "quantity_kg": str(quantity),
+                    "note": "soak",
+                },
+            )
+            change = quantity if status == 200 else 0
+        else:
+            status, body, _ = admin.send(
+                "POST",
+                "/api/inventory/count",
+                {"article_id": article, "batch_id": batch, "counted_total_qty": str(quantity * 3)},
+            )
+            change = 0
+            if status in (200, 201):
+                change = Decimal(str(body["surplus_added"] or 0)) - Decimal(str(body["surplus_reset"] or 0))
+                if body["shortage_group_id"]:
+                    with self.lock:
+                        self.groups[body["shortage_group_id"]] = len(body["shortage_draft_ids"])
+        with self.lock:
+            self.added[batch] += change
+        return status, body
 
     def client_loop(self, n: int, deadline: float) -> None:
         rng = random.Random(self.rng.random())
@@ -176,9 +228,9 @@ def _final_checks(soak: Soak, database_url: str, initial: dict) -> None:
     assert set(statuses) == set(soak.groups)
     assert {g for g, s in statuses.items() if s == "APPROVED"} == soak.approved
     assert {g for g, s in statuses.items() if s == "REJECTED"} == soak.rejected
-    # conservation: what is left = what was there - what approved lines consumed
+    # conservation: left = there at the start + received, adjusted and counted - consumed by approved lines
     for batch, start in initial.items():
-        assert balances[batch] == start - consumed.get(batch, 0)
+        assert balances[batch] == start + soak.added[batch] - consumed.get(batch, 0)
 
 
 def _write_report(name: str, report: dict) -> None:
