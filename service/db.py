@@ -72,7 +72,7 @@ class Database:
         pool_size: int = 4,
         statement_timeout_ms: int = 10_000,
         name: str = "weighin",
-        max_attempts: int = 16,
+        max_attempts: int = 40,
     ):
         self.url = url
         self.max_attempts = max_attempts
@@ -123,8 +123,8 @@ class Database:
             log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
             raise Busy() from error
         self._local.retries = getattr(self._local, "retries", 0) + 1
-        # full jitter, growing from 4 ms towards 250 ms
-        time.sleep(random.uniform(0, min(0.25, 0.002 * 2**attempt)))
+        # full jitter, growing from 4 ms towards 500 ms
+        time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
 
     @contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
