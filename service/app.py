@@ -15,7 +15,18 @@ from .idempotency import Idempotency
 from .media import handlers
 from .middleware import AccessLog, BodyLimit, RequestId, configure_logging
 from .ratelimit import ClientAddress, LoginLimit, make_storage
-from .resources import auth, drafts, system, users
+from .resources import (
+    articles,
+    auth,
+    batches,
+    drafts,
+    inventory,
+    locations,
+    reports,
+    system,
+    transactions,
+    users,
+)
 from .tokens import TokenIssuer
 
 # Idempotency-Key is accepted but not replayed here: a repeat is harmless, and the answers are tokens,
@@ -58,6 +69,7 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
     drafting = drafts.Drafting(db, sql, config.default_location_code)
     group_item = drafts.DraftGroupItem(db, sql, drafting)
     draft_item = drafts.DraftItem(db, sql, drafting)
+    article_item = articles.ArticleItem(db, sql)
     spec = system.OpenApi()
     routes = [
         Route("/health", system.Health(db, sql)),
@@ -77,6 +89,27 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
         Route("/api/drafts/{id:id}", draft_item),
         Route("/api/drafts/{id:id}/approve", draft_item, "approve"),
         Route("/api/drafts/{id:id}/reject", draft_item, "reject"),
+        Route("/api/locations", locations.Locations(db, sql, config.default_location_code)),
+        Route("/api/articles", articles.Articles(db, sql)),
+        Route("/api/articles/resolve", articles.ArticleResolve(db, sql)),
+        # {article}: an article_no for GET, an id for the writes (see service/resources/articles.py)
+        Route("/api/articles/{article}", article_item),
+        Route("/api/articles/{article}/archive", article_item, "archive"),
+        Route("/api/articles/{article}/restore", article_item, "restore"),
+        Route("/api/articles/{article}/aliases", articles.Aliases(db, sql)),
+        Route("/api/articles/{article}/aliases/{alias_id:id}", articles.AliasItem(db, sql)),
+        Route("/api/articles/{article}/batches", batches.ArticleBatches(db, sql)),
+        Route("/api/batches", batches.Batches(db, sql)),
+        Route("/api/batches/{id:id}", batches.BatchItem(db, sql)),
+        Route("/api/inventory/summary", inventory.Summary(db, sql)),
+        Route("/api/inventory/receive", inventory.Receive(db, sql, config.default_location_code)),
+        Route("/api/inventory/receipts", inventory.Receipts(db, sql)),
+        Route("/api/inventory/count", inventory.Count(db, sql, config.default_location_code)),
+        Route("/api/inventory/adjust", inventory.Adjust(db, sql, config.default_location_code)),
+        Route("/api/inventory/reconcile", inventory.Reconcile(db, sql)),
+        Route("/api/transactions", transactions.Transactions(db, sql)),
+        Route("/api/reports/inventory", reports.InventoryReport(db, sql)),
+        Route("/api/reports/transactions", reports.TransactionsReport(db, sql)),
     ]
 
     middleware: list[object] = [RequestId(), AccessLog(db), BodyLimit(config.max_body_bytes)]

@@ -26,7 +26,7 @@ from falcon import testing
 from service import migrations
 from service.app import create_app
 from service.config import Config
-from service.db import Database
+from service.db import Database, Statements
 from service.embedded import TEST_SETTINGS, LocalCluster, free_port
 
 TEMPLATE = "weighin_template"
@@ -367,15 +367,10 @@ class Stockroom:
             }
 
     def unreconciled(self) -> list:
-        """Keys whose balance differs from the sum of their ledger rows (empty when healthy)."""
+        """Keys whose balance differs from the sum of their ledger rows (empty when healthy): the
+        statement behind GET /api/inventory/reconcile."""
         with psycopg.connect(self.url) as conn:
-            return conn.execute("""
-                SELECT b.bucket, b.location_id, b.batch_id, b.quantity_kg, coalesce(l.total, 0)
-                FROM (SELECT 'STOCK' AS bucket, location_id, batch_id, quantity_kg FROM stock
-                      UNION ALL SELECT 'SURPLUS', location_id, batch_id, quantity_kg FROM surplus) b
-                FULL JOIN (SELECT bucket, location_id, batch_id, sum(quantity_kg) AS total FROM transactions
-                           WHERE bucket IS NOT NULL GROUP BY 1, 2, 3) l USING (bucket, location_id, batch_id)
-                WHERE coalesce(b.quantity_kg, 0) <> coalesce(l.total, 0)""").fetchall()
+            return conn.execute(Statements().reconcile_inventory).fetchall()
 
 
 @pytest.fixture
@@ -384,3 +379,13 @@ def stockroom(database_url):
     room.location("13")
     yield room
     assert room.unreconciled() == [], "a balance differs from its ledger sum"
+
+
+@pytest.fixture
+def reconciled(client, as_admin):
+    """After the test, GET /api/inventory/reconcile must list nothing: every balance equals its ledger
+    sum (SPEC §4). Test modules that move balances through the API use it for every test."""
+    yield
+    result = client.simulate_get("/api/inventory/reconcile", headers=as_admin)
+    assert result.status_code == 200, result.text
+    assert result.json["items"] == [], "a balance differs from its ledger sum"

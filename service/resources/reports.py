@@ -1,0 +1,156 @@
+"""Reports as JSON or CSV (`?format=csv` or `Accept: text/csv`), streamed from a server-side cursor in
+chunks: memory stays constant whatever the range, and the first chunk is read before the answer
+starts, so a bad request or an unreachable database still gets an error envelope."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import falcon
+from psycopg.rows import tuple_row
+
+from ..auth import ADMIN
+from ..db import Database, Statements
+from ..media import dumps
+from ..openapi import operation, query
+from ..validation import query_choice
+from .inventory import SUMMARY_FIELDS, summary_filters
+from .transactions import FILTER_PARAMS, TRANSACTION_FIELDS, ledger_filters
+
+CHUNK_ROWS = 500
+FORMATS = ("json", "csv")
+FORMAT_PARAM = query("format", {"enum": list(FORMATS)}, "or send Accept: text/csv")
+INVENTORY_PARAMS = [
+    query("location_id", {"type": "integer", "minimum": 1}),
+    query("article_id", {"type": "integer", "minimum": 1}),
+    query("batch_id", {"type": "integer", "minimum": 1}),
+    query("is_paint", {"enum": ["true", "false"]}),
+    query("include_empty", {"enum": ["true", "false"]}),
+]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def wants_csv(req: falcon.Request) -> bool:
+    chosen = query_choice(req, "format", FORMATS)
+    if chosen:
+        return chosen == "csv"
+    return req.client_prefers([falcon.MEDIA_JSON, "text/csv"]) == "text/csv"
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # a spreadsheet must not run a description as a formula
+    return value
+
+
+class Report:
+    """Streams one named statement's rows, keeping the columns in `fields`."""
+
+    def __init__(self, db: Database, statement: str, fields: tuple[str, ...], name: str):
+        self.db = db
+        self.statement = statement
+        self.fields = fields
+        self.name = name
+
+    def _chunks(self, params: dict[str, Any]) -> Iterator[list[tuple]]:
+        with (
+            self.db.transaction() as conn,
+            conn.cursor(name=f"report_{self.name}", row_factory=tuple_row) as cur,
+        ):
+            cur.itersize = CHUNK_ROWS
+            cur.execute(self.statement, params)
+            names = [column.name for column in cur.description]
+            positions = [names.index(field) for field in self.fields]
+            while rows := cur.fetchmany(CHUNK_ROWS):
+                yield [tuple(row[i] for i in positions) for row in rows]
+
+    def answer(self, req: falcon.Request, resp: falcon.Response, params: dict[str, Any]) -> None:
+        as_csv = wants_csv(req)
+        chunks = self._chunks(params)
+        first = next(chunks, [])  # runs the query now: its errors still get an error answer
+        render = self._csv if as_csv else self._json
+        resp.stream = render(first, chunks)
+        if as_csv:
+            resp.content_type = "text/csv; charset=utf-8"
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            resp.set_header("Content-Disposition", f'attachment; filename="{self.name}-{stamp}.csv"')
+        else:
+            resp.content_type = falcon.MEDIA_JSON
+
+    def _csv(self, first: list[tuple], rest: Iterator[list[tuple]]) -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        try:
+            writer.writerow(self.fields)
+            for rows in _all(first, rest):
+                writer.writerows([csv_cell(value) for value in row] for row in rows)
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+        finally:
+            rest.close()
+
+    def _json(self, first: list[tuple], rest: Iterator[list[tuple]]) -> Iterator[bytes]:
+        try:
+            yield b'{"items":['
+            separator = b""
+            for rows in _all(first, rest):
+                if rows:
+                    yield separator + b",".join(
+                        dumps(dict(zip(self.fields, row, strict=True))) for row in rows
+                    )
+                    separator = b","
+            yield b"]}"
+        finally:
+            rest.close()
+
+
+def _all(first: list[tuple], rest: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+    yield first
+    yield from rest
+
+
+class InventoryReport:
+    doc = {
+        "get": operation(
+            "Every inventory row (as the summary) as JSON or streamed CSV",
+            access=ADMIN,
+            params=[FORMAT_PARAM, *INVENTORY_PARAMS],
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.report = Report(db, sql.list_inventory, SUMMARY_FIELDS, "inventory")
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        after = dict.fromkeys(("after_location", "after_article", "after_expiry", "after_code"))
+        self.report.answer(req, resp, {**summary_filters(req), **after, "limit": None})
+
+
+class TransactionsReport:
+    doc = {
+        "get": operation(
+            "Every ledger row matching the filters, oldest first, as JSON or streamed CSV",
+            access=ADMIN,
+            params=[FORMAT_PARAM, *FILTER_PARAMS],
+        )
+    }
+
+    def __init__(self, db: Database, sql: Statements):
+        self.report = Report(db, sql.report_transactions, TRANSACTION_FIELDS, "transactions")
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.report.answer(req, resp, ledger_filters(req))
