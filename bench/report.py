@@ -180,7 +180,13 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def render(main: dict, growth: dict | None, sweeps: list[dict]) -> str:
+def render(
+    main: dict,
+    growth: dict | None,
+    sweeps: list[dict],
+    earlier: list[dict] | None = None,
+    earlier_growth: list[dict] | None = None,
+) -> str:
     m = main["machine"]
     runs = main["runs"]
     setting = main_setting(runs)
@@ -288,8 +294,11 @@ def render(main: dict, growth: dict | None, sweeps: list[dict]) -> str:
         ["workload", "8 conns", "32 conns"],
         [[w, *(f(paired_ratio(runs, w, "openapi", c), 2) + "×" for c in (8, 32))] for w in ("list", "get")],
     )
+    out += earlier_section(main, earlier or [])
     out += pred_section(runs, setting)
     out += growth_section(growth)
+    for old in earlier_growth or []:
+        out += growth_section(old, earlier=True)
     out += rss_section(main)
     out += statements_section(runs, setting)
     out += hot_section(main.get("table_stats", []))
@@ -298,6 +307,58 @@ def render(main: dict, growth: dict | None, sweeps: list[dict]) -> str:
         out += sweep_section(earlier, earlier=True)
     out += plans_section(main.get("plans", {}))
     return "\n".join(out) + "\n"
+
+
+def earlier_section(main: dict, earlier: list[dict]) -> list[str]:
+    """The acceptance figures of kept earlier runs (bench/results/bench-<commit>.json) beside this one."""
+    if not earlier:
+        return []
+    out = [
+        "",
+        "## Earlier runs",
+        "",
+        "The acceptance figures of earlier `make bench` runs kept in bench/results/ (bench-<commit>.json),",
+        "to compare code changes; each from its own run on the shared machine.",
+        "",
+    ]
+    rows = []
+    for result in [*earlier, main]:
+        measured = {
+            criterion.split(" ")[0] + (" p99" if "p99" in criterion else ""): value
+            for criterion, value, _ in acceptance(result, None)
+        }
+        rows.append(
+            [
+                f"`{result['machine']['git_head']}`" + (" (this run)" if result is main else ""),
+                result["started"][:16].replace("T", " "),
+                *(
+                    measured.get(k, "–").split(" (")[0]
+                    for k in (
+                        "approve",
+                        "approve p99",
+                        "approve-recent",
+                        "approve-recent p99",
+                        "list",
+                        "get",
+                        "every",
+                    )
+                ),
+            ]
+        )
+    return out + table(
+        [
+            "commit",
+            "started (UTC)",
+            "approve / pg",
+            "approve p99 (svc vs pg)",
+            "recent / pg approve",
+            "recent p99 (svc vs pg)",
+            "list / ceiling",
+            "get / ceiling",
+            "worker RSS",
+        ],
+        rows,
+    )
 
 
 def pred_section(runs: list[dict], setting) -> list[str]:
@@ -366,14 +427,16 @@ def pred_section(runs: list[dict], setting) -> list[str]:
     return out
 
 
-def growth_section(growth: dict | None) -> list[str]:
-    out = ["", "## Growth: cost against the size of history", ""]
+def growth_section(growth: dict | None, earlier: bool = False) -> list[str]:
+    title = "An earlier growth run" if earlier else "## Growth: cost against the size of history"
+    out = ["", title, ""]
     if not growth:
         return [*out, "Not measured yet: `make bench-growth` (10k, 100k and 1M groups; about 10 minutes)."]
     g = growth_table(growth)
     sizes = sorted({k[1] for k in g})
     out += [
-        f"From `make bench-growth`, started {growth['started']} ({growth['wall_seconds'] / 60:.1f} min): 8"
+        f"From `make bench-growth` on commit `{growth['machine']['git_head']}`, started {growth['started']}"
+        f" ({growth['wall_seconds'] / 60:.1f} min): 8"
         f" connections, {growth['seconds']:g} s runs, median of {max(r['round'] for r in growth['runs']) + 1}"
         " rounds; each size seeded fresh ("
         + ", ".join(f"{int(k):,}: {v['total_seconds']:.0f} s" for k, v in growth["seed"].items())

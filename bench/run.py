@@ -604,7 +604,9 @@ def main(argv: list[str] | None = None) -> None:
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     if mode is main_mode:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report.render(result, load(RESULTS / "growth.json"), sweeps()))
+        args.out.write_text(
+            report.render(result, load(RESULTS / "growth.json"), sweeps(), archived(), archived("growth"))
+        )
         log(f"wrote {args.out}")
     elif args.save and (RESULTS / "bench.json").exists():
         args.out.write_text(
@@ -614,6 +616,12 @@ def main(argv: list[str] | None = None) -> None:
     log(f"bench finished in {result['wall_seconds'] / 60:.1f} min")
     for line in report.console_summary(result):
         log(line)
+
+
+def archived(kind: str = "bench") -> list[dict]:
+    """Earlier results kept as bench/results/<kind>-<commit>.json, oldest first."""
+    found = [load(p) for p in sorted(RESULTS.glob(f"{kind}-*.json"))]
+    return sorted((r for r in found if r), key=lambda r: r["started"])
 
 
 def sweeps() -> list[dict]:
