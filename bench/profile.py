@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         bench.stop_service()
         cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -595,6 +596,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         mode = growth_mode if args.growth else sweep_mode if args.sweep else main_mode
         result = mode(args, cluster, workdir)
+    except BaseException:
+        log(f"bench: failed; the service's log and the generated scripts are in {workdir}")
+        raise
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     finally:
         cluster.stop()
     result["wall_seconds"] = round(time.monotonic() - started, 1)
