@@ -147,40 +147,50 @@ ORDER BY g.id DESC
 LIMIT %(limit)s
 
 -- name: list_pending_groups
--- list_groups for status=DRAFT, driven by the small pending_groups table (flat in the size of history).
+-- list_groups for status=DRAFT: walks the small pending_groups table newest first and looks each group
+-- up by primary key (flat in the size of history; no index covers status, see docs/approval-contention.md).
 SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id, u.username AS created_by_name,
        g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg
 FROM pending_groups p
-JOIN draft_groups g ON g.id = p.group_id
+CROSS JOIN LATERAL (
+    SELECT * FROM draft_groups g
+    WHERE g.id = p.group_id AND g.status = 'DRAFT'
+      AND (%(source)s::text IS NULL OR g.source = %(source)s)
+      AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
+      AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+    LIMIT 1
+) g
 JOIN users u ON u.id = g.created_by_user_id
 CROSS JOIN LATERAL (
     SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
     FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
 ) s
-WHERE g.status = 'DRAFT'
-  AND (%(source)s::text IS NULL OR g.source = %(source)s)
-  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
-  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
-  AND (%(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s)
+WHERE %(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s
 ORDER BY p.group_id DESC
 LIMIT %(limit)s
 
 -- name: count_pending_groups
--- How many DRAFT groups match the list filters.
+-- How many DRAFT groups match the list filters (one primary-key probe per pending group).
 SELECT count(*) AS total
 FROM pending_groups p
-JOIN draft_groups g ON g.id = p.group_id
-WHERE g.status = 'DRAFT'
-  AND (%(source)s::text IS NULL OR g.source = %(source)s)
-  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
-  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM draft_groups g
+    WHERE g.id = p.group_id AND g.status = 'DRAFT'
+      AND (%(source)s::text IS NULL OR g.source = %(source)s)
+      AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
+      AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+    LIMIT 1
+) g
 
 -- name: prune_pending_groups
--- Forgets up to `batch` pending_groups entries whose group was decided; returns how many.
+-- Forgets up to `batch` pending_groups entries whose group was decided (approve and reject remove their
+-- own entry; this only mops up after anything else); returns how many.
 WITH gone AS (
     DELETE FROM pending_groups
-    WHERE group_id IN (SELECT p.group_id FROM pending_groups p JOIN draft_groups g ON g.id = p.group_id
-                       WHERE g.status <> 'DRAFT' LIMIT %(batch)s)
+    WHERE group_id IN (SELECT p.group_id FROM pending_groups p
+                       CROSS JOIN LATERAL (SELECT 1 FROM draft_groups g
+                                           WHERE g.id = p.group_id AND g.status <> 'DRAFT' LIMIT 1) decided
+                       LIMIT %(batch)s)
     RETURNING 1
 )
 SELECT count(*) AS pruned FROM gone
@@ -234,6 +244,8 @@ WITH target AS (
     UPDATE draft_groups g
     SET status = 'REJECTED', decided_by_user_id = %(actor_id)s, decided_at = now(), decision_note = %(note)s
     FROM target t, verdict v WHERE g.id = t.id AND v.outcome = 'rejected'
+), unlisted AS (
+    DELETE FROM pending_groups p USING target t, verdict v WHERE p.group_id = t.id AND v.outcome = 'rejected'
 ), audit AS (
     INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value, note)
     SELECT 'REJECT', t.id, %(actor_id)s, '{"status": "DRAFT"}', '{"status": "REJECTED"}', %(note)s
@@ -333,6 +345,8 @@ WITH target AS (
     SET status = 'APPROVED', decided_by_user_id = %(actor_id)s, decided_at = now(), decision_note = %(note)s
     FROM target t, verdict v
     WHERE g.id = t.id AND v.outcome = 'approved'
+), unlisted AS (
+    DELETE FROM pending_groups p USING target t, verdict v WHERE p.group_id = t.id AND v.outcome = 'approved'
 ), audit AS (
     INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value, note)
     SELECT 'APPROVE', t.id, %(actor_id)s, '{"status": "DRAFT"}',
