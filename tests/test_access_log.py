@@ -28,15 +28,21 @@ def test_each_request_logs_one_json_line_without_secrets(database_url, db, accou
     captured = Lines()
     logging.getLogger("weighin.access").addHandler(captured)
     try:
-        session = client.simulate_post("/api/auth/login", remote_addr=fresh_ip(),
-                                       json={"username": "admin", "password": PASSWORDS["admin"]}).json
+        session = client.simulate_post(
+            "/api/auth/login",
+            remote_addr=fresh_ip(),
+            json={"username": "admin", "password": PASSWORDS["admin"]},
+        ).json
         client.simulate_get("/api/auth/me", headers=bearer(session["access_token"]))
         client.simulate_get("/nope")
     finally:
         logging.getLogger("weighin.access").removeHandler(captured)
     entries = [json.loads(line) for line in captured.lines]
     assert [(e["method"], e["route"], e["status"]) for e in entries] == [
-        ("POST", "/api/auth/login", 200), ("GET", "/api/auth/me", 200), ("GET", "/nope", 404)]
+        ("POST", "/api/auth/login", 200),
+        ("GET", "/api/auth/me", 200),
+        ("GET", "/nope", 404),
+    ]
     assert entries[1]["user_id"] == accounts["admin"]
     assert all(e["request_id"] and e["duration_ms"] >= 0 and e["retries"] == 0 for e in entries)
     text = "\n".join(captured.lines)

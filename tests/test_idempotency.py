@@ -55,7 +55,9 @@ def test_keys_belong_to_their_user(client, as_admin, tokens, stockroom):
 
 def test_a_repeated_approval_replays_its_200_instead_of_group_not_draft(client, as_admin, stockroom):
     article, batch = stockroom.paint_batch(stock="10")
-    group = client.simulate_post("/api/draft-groups", headers=as_admin, json={"lines": [line(article, batch, "4")]}).json
+    group = client.simulate_post(
+        "/api/draft-groups", headers=as_admin, json={"lines": [line(article, batch, "4")]}
+    ).json
     path = f"/api/draft-groups/{group['id']}/approve"
     first = client.simulate_post(path, headers={**as_admin, **keyed("approve-1")})
     again = client.simulate_post(path, headers={**as_admin, **keyed("approve-1")})
@@ -68,7 +70,9 @@ def test_a_repeated_approval_replays_its_200_instead_of_group_not_draft(client, 
 
 def test_an_error_answer_is_kept_too(client, as_admin, stockroom):
     article, batch = stockroom.paint_batch(stock="1")
-    group = client.simulate_post("/api/draft-groups", headers=as_admin, json={"lines": [line(article, batch, "4")]}).json
+    group = client.simulate_post(
+        "/api/draft-groups", headers=as_admin, json={"lines": [line(article, batch, "4")]}
+    ).json
     path = f"/api/draft-groups/{group['id']}/approve"
     first = client.simulate_post(path, headers={**as_admin, **keyed("short-1")})
     assert first.status_code == 409 and first.json["error"]["code"] == "INSUFFICIENT_STOCK"
@@ -78,16 +82,22 @@ def test_an_error_answer_is_kept_too(client, as_admin, stockroom):
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
-def test_a_repeat_while_the_first_is_running_is_409_in_use(client, as_admin, accounts, stockroom, database_url):
+def test_a_repeat_while_the_first_is_running_is_409_in_use(
+    client, as_admin, accounts, stockroom, database_url
+):
     article, batch = stockroom.paint_batch(stock="10")
     with psycopg.connect(database_url) as holder:
         # the first request's transaction holds this lock until it commits
-        holder.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{accounts['admin']}:busy-1",))
+        holder.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{accounts['admin']}:busy-1",)
+        )
         result = post_group(client, as_admin, [line(article, batch, "1")], "busy-1")
     assert result.status_code == 409 and result.json["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
 
 
-def test_a_crash_after_the_work_leaves_neither_claim_nor_work(client, as_admin, stockroom, database_url, monkeypatch):
+def test_a_crash_after_the_work_leaves_neither_claim_nor_work(
+    client, as_admin, stockroom, database_url, monkeypatch
+):
     article, batch = stockroom.paint_batch(stock="10")
     lines = [line(article, batch, "1")]
 
@@ -104,7 +114,9 @@ def test_a_crash_after_the_work_leaves_neither_claim_nor_work(client, as_admin, 
 
 def test_patch_accepts_a_key(client, as_admin, stockroom):
     article, batch = stockroom.paint_batch(stock="10")
-    group = client.simulate_post("/api/draft-groups", headers=as_admin, json={"lines": [line(article, batch, "1")]}).json
+    group = client.simulate_post(
+        "/api/draft-groups", headers=as_admin, json={"lines": [line(article, batch, "1")]}
+    ).json
     path = f"/api/draft-groups/{group['id']}"
     first = client.simulate_patch(path, headers={**as_admin, **keyed("rename-1")}, json={"name": "A"})
     again = client.simulate_patch(path, headers={**as_admin, **keyed("rename-1")}, json={"name": "A"})
@@ -118,16 +130,22 @@ def test_a_malformed_key_is_400(client, as_admin, stockroom, key):
     assert result.status_code == 400 and "Idempotency-Key" in result.json["error"]["details"]["fields"]
 
 
-def test_keys_expire_after_24_hours_and_the_janitor_forgets_them(client, as_admin, stockroom, db, database_url):
+def test_keys_expire_after_24_hours_and_the_janitor_forgets_them(
+    client, as_admin, stockroom, db, database_url
+):
     article, batch = stockroom.paint_batch(stock="10")
     post_group(client, as_admin, [line(article, batch, "1")], "old-1")
     post_group(client, as_admin, [line(article, batch, "1")], "new-1")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'")
+        conn.execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'"
+        )
     reused = post_group(client, as_admin, [line(article, batch, "2")], "old-1")
     assert reused.status_code == 201  # the expired key no longer binds
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'")
+        conn.execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'"
+        )
     assert Janitor(db, Statements()).purge_idempotency_keys(batch=1) == 1
     with psycopg.connect(database_url) as conn:
         assert [r[0] for r in conn.execute("SELECT key FROM idempotency_keys")] == ["new-1"]
