@@ -374,7 +374,20 @@ def decided(outcome: str, ident: int, single: bool) -> None:
 # --- resources ----------------------------------------------------------------------------------------
 
 
-class DraftGroups:
+class DraftResource:
+    """What every draft resource holds: the database, the statements and the shared Drafting service."""
+
+    def __init__(self, db: Database, sql: Statements, drafting: Drafting):
+        self.db = db
+        self.sql = sql
+        self.drafting = drafting
+
+
+def decision_doc(summary: str, response: dict, errors: tuple[int, ...]) -> dict:
+    return {"post": operation(summary, access=ADMIN, body=DECISION.schema, response=response, errors=errors)}
+
+
+class DraftGroups(DraftResource):
     doc = {
         "get": operation(
             "List draft groups (operators: their own), newest first",
@@ -395,11 +408,6 @@ class DraftGroups:
             errors=(403, 404, 409),
         ),
     }
-
-    def __init__(self, db: Database, sql: Statements, drafting: Drafting):
-        self.db = db
-        self.sql = sql
-        self.drafting = drafting
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
@@ -437,7 +445,7 @@ class DraftGroups:
         resp.media = group_body(rows)
 
 
-class DraftGroupItem:
+class DraftGroupItem(DraftResource):
     doc = {
         "get": operation(
             "One group with its readable lines (admin or creator)", response=GROUP_SCHEMA, errors=(404,)
@@ -449,29 +457,10 @@ class DraftGroupItem:
             errors=(404, 409),
         ),
     }
-    doc_approve = {
-        "post": operation(
-            "Approve: surplus first, then stock; every line or none",
-            access=ADMIN,
-            body=DECISION.schema,
-            response=GROUP_SCHEMA,
-            errors=(404, 409, 503),
-        )
-    }
-    doc_reject = {
-        "post": operation(
-            "Reject the group and its lines",
-            access=ADMIN,
-            body=DECISION.schema,
-            response=GROUP_SCHEMA,
-            errors=(404, 409),
-        )
-    }
-
-    def __init__(self, db: Database, sql: Statements, drafting: Drafting):
-        self.db = db
-        self.sql = sql
-        self.drafting = drafting
+    doc_approve = decision_doc(
+        "Approve: surplus first, then stock; every line or none", GROUP_SCHEMA, (404, 409, 503)
+    )
+    doc_reject = decision_doc("Reject the group and its lines", GROUP_SCHEMA, (404, 409))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         rows = self.db.all(self.sql.group_detail, detail_params(req, group_id=id))
@@ -501,7 +490,7 @@ class DraftGroupItem:
         resp.media = group_body(self.drafting.reject(req, group_id=id))
 
 
-class Drafts:
+class Drafts(DraftResource):
     doc = {
         "get": operation(
             "List drafts (operators: their own), newest first",
@@ -523,11 +512,6 @@ class Drafts:
             errors=(403, 404, 409),
         ),
     }
-
-    def __init__(self, db: Database, sql: Statements, drafting: Drafting):
-        self.db = db
-        self.sql = sql
-        self.drafting = drafting
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
@@ -561,7 +545,7 @@ class Drafts:
         resp.media = draft_body(rows[0])
 
 
-class DraftItem:
+class DraftItem(DraftResource):
     doc = {
         "get": operation("One draft (admin or creator)", response=DRAFT_SCHEMA, errors=(404,)),
         "patch": operation(
@@ -571,29 +555,8 @@ class DraftItem:
             errors=(404, 409),
         ),
     }
-    doc_approve = {
-        "post": operation(
-            "Approve a single draft's one-line group",
-            access=ADMIN,
-            body=DECISION.schema,
-            response=DRAFT_SCHEMA,
-            errors=(404, 409, 503),
-        )
-    }
-    doc_reject = {
-        "post": operation(
-            "Reject a single draft's one-line group",
-            access=ADMIN,
-            body=DECISION.schema,
-            response=DRAFT_SCHEMA,
-            errors=(404, 409),
-        )
-    }
-
-    def __init__(self, db: Database, sql: Statements, drafting: Drafting):
-        self.db = db
-        self.sql = sql
-        self.drafting = drafting
+    doc_approve = decision_doc("Approve a single draft's one-line group", DRAFT_SCHEMA, (404, 409, 503))
+    doc_reject = decision_doc("Reject a single draft's one-line group", DRAFT_SCHEMA, (404, 409))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         row = self.db.one(self.sql.draft_detail, detail_params(req, draft_id=id))
