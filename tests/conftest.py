@@ -178,17 +178,17 @@ class Server:
         }
         environment.update({k: str(v) for k, v in env.items()})
         weighin = Path(sys.executable).with_name("weighin")
+        # the server's log goes to a file: a pipe nobody drains fills up under a fault run and blocks
+        # every worker thread on the logging lock
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server; closed in stop()
         self.process = subprocess.Popen(
-            [str(weighin), "serve"],
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            [str(weighin), "serve"], env=environment, stdout=subprocess.DEVNULL, stderr=self.log, text=True
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read()}")
+                self.log.seek(0)
+                raise RuntimeError(f"server exited: {self.log.read()}")
             try:
                 with urllib.request.urlopen(self.base + "/health", timeout=1) as reply:
                     if reply.status == 200:
@@ -199,6 +199,10 @@ class Server:
         raise RuntimeError("server did not become healthy within 30 s")
 
     def stop(self) -> None:
+        self._stop_process()
+        self.log.close()
+
+    def _stop_process(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
