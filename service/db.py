@@ -92,17 +92,24 @@ class Database:
             timeout=10.0,
             kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
             check=self._check,
-            reset=self._mark_returned,
         )
-
-    def _mark_returned(self, conn: psycopg.Connection) -> None:
-        self._returned[conn] = time.monotonic()
 
     def _check(self, conn: psycopg.Connection) -> None:
         """Ping a connection that sat idle, so one broken by a database restart is replaced before a request
         uses it; connections in steady use skip the round trip."""
         if time.monotonic() - self._returned.get(conn, 0.0) > IDLE_CHECK_SECONDS:
             ConnectionPool.check_connection(conn)
+
+    @contextmanager
+    def _borrow(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        """A pool connection, stamped with the time it goes back. (Not the pool's `reset` hook: with one,
+        psycopg_pool hands every returned connection to its worker thread, which costs each request
+        two thread switches.)"""
+        with self.pool.connection(timeout=timeout) as conn:
+            try:
+                yield conn
+            finally:
+                self._returned[conn] = time.monotonic()
 
     def open(self, wait: bool = False) -> None:
         self.pool.open(wait=wait)
@@ -132,7 +139,7 @@ class Database:
         if pinned is not None:
             yield pinned
             return
-        with self.pool.connection(timeout=timeout) as conn:
+        with self._borrow(timeout) as conn:
             yield conn
 
     def one(self, statement: str, params: dict | None = None) -> dict | None:
@@ -153,7 +160,7 @@ class Database:
             with pinned.transaction():  # a savepoint inside the pinned transaction
                 yield pinned
             return
-        with self.pool.connection() as conn:
+        with self._borrow() as conn:
             conn.isolation_level = isolation
             with conn.transaction():
                 yield conn
@@ -180,7 +187,7 @@ class Database:
         attempts = attempts or self.max_attempts
         for attempt in range(1, attempts + 1):
             try:
-                with self.pool.connection() as conn:
+                with self._borrow() as conn:
                     conn.isolation_level = isolation
                     with conn.pipeline(), conn.transaction():
                         if isolation == IsolationLevel.SERIALIZABLE:
@@ -210,7 +217,7 @@ class Database:
         attempts = attempts or self.max_attempts
         for attempt in range(1, attempts + 1):
             try:
-                with self.pool.connection() as conn:
+                with self._borrow() as conn:
                     conn.isolation_level = isolation
                     with conn.transaction():
                         if isolation == IsolationLevel.SERIALIZABLE:
