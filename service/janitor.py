@@ -1,5 +1,5 @@
-"""Background upkeep in each worker: forgets expired idempotency keys and prunes decided groups from
-`pending_groups`, in small batches, so no request ever waits for it."""
+"""Background upkeep in each worker: forgets expired idempotency keys in small batches, so no request
+ever waits for it."""
 
 from __future__ import annotations
 
@@ -31,10 +31,6 @@ class Janitor:
         """Forgets keys older than 24 hours; returns how many."""
         return self._drain(self.sql.purge_idempotency_keys, batch)
 
-    def prune_pending_groups(self, batch: int = 1000) -> int:
-        """Drops decided groups from pending_groups; returns how many."""
-        return self._drain(self.sql.prune_pending_groups, batch)
-
     def start(self) -> None:
         threading.Thread(target=self._loop, name="janitor", daemon=True).start()
 
@@ -44,7 +40,6 @@ class Janitor:
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             try:
-                self.prune_pending_groups()
                 self.purge_idempotency_keys()
             except Exception:  # the next round tries again; requests never depend on this
                 log.exception("janitor round failed")

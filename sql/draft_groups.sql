@@ -83,7 +83,8 @@ WITH input AS (
     WHERE v.outcome = 'create'
     RETURNING id, location_id, source, created_by_user_id
 ), pending AS (
-    INSERT INTO pending_groups (group_id) SELECT id FROM grp
+    INSERT INTO pending_groups (group_id, source, location_id, created_by_user_id)
+    SELECT id, source, location_id, created_by_user_id FROM grp
 ), lines AS (
     INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type,
                                  source, client_event_id, note, created_by_user_id)
@@ -147,53 +148,32 @@ ORDER BY g.id DESC
 LIMIT %(limit)s
 
 -- name: list_pending_groups
--- list_groups for status=DRAFT: walks the small pending_groups table newest first and looks each group
--- up by primary key (flat in the size of history; no index covers status, see docs/approval-contention.md).
+-- list_groups for status=DRAFT: walks the small pending_groups table (exactly the DRAFT groups, with
+-- their filter columns) newest first and looks each group up by primary key, so its cost is flat in the
+-- size of history (no index covers status, see docs/approval-contention.md).
 SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id, u.username AS created_by_name,
        g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg
 FROM pending_groups p
-CROSS JOIN LATERAL (
-    SELECT * FROM draft_groups g
-    WHERE g.id = p.group_id AND g.status = 'DRAFT'
-      AND (%(source)s::text IS NULL OR g.source = %(source)s)
-      AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
-      AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
-    LIMIT 1
-) g
+CROSS JOIN LATERAL (SELECT * FROM draft_groups g WHERE g.id = p.group_id LIMIT 1) g
 JOIN users u ON u.id = g.created_by_user_id
 CROSS JOIN LATERAL (
     SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
     FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
 ) s
-WHERE %(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s
+WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
+  AND (%(location_id)s::bigint IS NULL OR p.location_id = %(location_id)s)
+  AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
+  AND (%(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s)
 ORDER BY p.group_id DESC
 LIMIT %(limit)s
 
 -- name: count_pending_groups
--- How many DRAFT groups match the list filters (one primary-key probe per pending group).
+-- How many DRAFT groups match the list filters, from pending_groups alone.
 SELECT count(*) AS total
 FROM pending_groups p
-CROSS JOIN LATERAL (
-    SELECT 1 FROM draft_groups g
-    WHERE g.id = p.group_id AND g.status = 'DRAFT'
-      AND (%(source)s::text IS NULL OR g.source = %(source)s)
-      AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
-      AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
-    LIMIT 1
-) g
-
--- name: prune_pending_groups
--- Forgets up to `batch` pending_groups entries whose group was decided (approve and reject remove their
--- own entry; this only mops up after anything else); returns how many.
-WITH gone AS (
-    DELETE FROM pending_groups
-    WHERE group_id IN (SELECT p.group_id FROM pending_groups p
-                       CROSS JOIN LATERAL (SELECT 1 FROM draft_groups g
-                                           WHERE g.id = p.group_id AND g.status <> 'DRAFT' LIMIT 1) decided
-                       LIMIT %(batch)s)
-    RETURNING 1
-)
-SELECT count(*) AS pruned FROM gone
+WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
+  AND (%(location_id)s::bigint IS NULL OR p.location_id = %(location_id)s)
+  AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
 
 -- name: count_groups
 -- How many groups match the list filters.

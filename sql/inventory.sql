@@ -245,9 +245,10 @@ WITH earlier AS (
                || '-' || to_char(k.day, 'YYYY-MM-DD'),
            'inventory_count', loc.id, %(user_id)s
     FROM counter k, loc
-    RETURNING id, location_id
+    RETURNING id, location_id, source, created_by_user_id
 ), listed AS (
-    INSERT INTO pending_groups (group_id) SELECT id FROM grp
+    INSERT INTO pending_groups (group_id, source, location_id, created_by_user_id)
+    SELECT id, source, location_id, created_by_user_id FROM grp
 ), shortage_lines AS (
     INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type, source,
                                  client_event_id, note, created_by_user_id)

@@ -335,16 +335,34 @@ def test_an_id_sent_as_a_float_is_400_not_500(client, as_admin, stockroom):
     assert result.status_code == 400 and "lines[0].article_id" in result.json["error"]["details"]["fields"]
 
 
-def test_the_draft_list_drops_decided_groups_before_and_after_pruning(client, as_admin, stockroom, db):
-    from service.db import Statements
-    from service.janitor import Janitor
+def test_pending_groups_holds_exactly_the_draft_groups_and_their_filters(
+    client, as_admin, as_operator, stockroom, database_url
+):
+    from .test_inventory import count
 
     article, batch = stockroom.paint_batch(stock="10")
-    kept, decided = (create(client, as_admin, [line(article, batch, "1")]).json for _ in range(2))
-    approve(client, as_admin, decided["id"])
-    for _ in range(2):
-        page = client.simulate_get("/api/draft-groups", headers=as_admin, params={"status": "DRAFT"}).json
-        assert [g["id"] for g in page["items"]] == [kept["id"]] and page["total"] == 1
-        assert Janitor(db, Statements()).prune_pending_groups() in (0, 1)
-    approved = client.simulate_get("/api/draft-groups", headers=as_admin, params={"status": "APPROVED"}).json
-    assert [g["id"] for g in approved["items"]] == [decided["id"]]
+    kept, approved, rejected = (create(client, as_admin, [line(article, batch, "1")]).json for _ in range(3))
+    own = create(client, as_operator, [line(article, batch, "1")], source="scale").json
+    shortage = count(client, as_admin, article, batch, "5").json["shortage_group_id"]
+    assert approve(client, as_admin, approved["id"]).status_code == 200
+    rejecting = client.simulate_post(f"/api/draft-groups/{rejected['id']}/reject", headers=as_admin)
+    assert rejecting.status_code == 200, rejecting.text
+
+    with psycopg.connect(database_url) as conn:
+        drafts, pending = (
+            conn.execute(f"SELECT {columns} FROM {table} ORDER BY 1").fetchall()
+            for columns, table in (
+                ("id, source, location_id, created_by_user_id", "draft_groups WHERE status = 'DRAFT'"),
+                ("group_id, source, location_id, created_by_user_id", "pending_groups"),
+            )
+        )
+    assert [row[0] for row in drafts] == sorted([kept["id"], own["id"], shortage]) and pending == drafts
+
+    def listed(headers, **params):
+        page = client.simulate_get("/api/draft-groups", headers=headers, params={"status": "DRAFT", **params})
+        return [g["id"] for g in page.json["items"]], page.json["total"]
+
+    assert listed(as_admin) == ([shortage, own["id"], kept["id"]], 3)
+    assert listed(as_admin, source="scale") == ([own["id"]], 1)
+    assert listed(as_operator) == ([own["id"]], 1)
+    assert listed(as_admin, created_by=own["created_by_user_id"], source="ui_admin") == ([], 0)
