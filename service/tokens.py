@@ -12,6 +12,7 @@ import jwt
 from .errors import Unauthorized
 
 ALGORITHM = "HS256"
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class TokenIssuer:
@@ -19,6 +20,9 @@ class TokenIssuer:
         self.secret = secret
         self.access_seconds = access_minutes * 60
         self.refresh_days = refresh_days
+        # access tokens whose signature and claims were checked, by their exact text: a client sends the
+        # same token for many requests, and only its expiry needs checking again
+        self._verified: dict[str, dict] = {}
 
     def access_token(self, user_id: int, role: str, family: str, lifetime: int | None = None) -> str:
         now = int(time.time())
@@ -33,6 +37,17 @@ class TokenIssuer:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def decode_access(self, token: str) -> dict:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = claims
+        elif claims["exp"] <= time.time():  # as jwt.decode judges expiry (no leeway)
+            raise Unauthorized("TOKEN_EXPIRED", "The access token has expired; refresh it.")
+        return claims
+
+    def _verify(self, token: str) -> dict:
         try:
             claims = jwt.decode(
                 token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg
 import pytest
@@ -11,6 +12,7 @@ from falcon import testing
 
 from service import passwords
 from service.app import create_app
+from service.errors import Unauthorized
 from service.tokens import TokenIssuer
 
 from .conftest import PASSWORDS, bearer, fresh_ip, login, make_config
@@ -86,6 +88,18 @@ def test_missing_invalid_and_expired_access_tokens(client, accounts, config):
     result = client.simulate_get("/api/auth/me", headers=bearer(expired))
     assert result.status_code == 401
     assert result.json["error"]["code"] == "TOKEN_EXPIRED"
+
+
+def test_a_verified_token_is_refused_once_it_expires(monkeypatch):
+    issuer = TokenIssuer("s" * 48, 15, 7)
+    token = issuer.access_token(7, "ADMIN", "f", lifetime=60)
+    assert issuer.decode_access(token)["sub"] == "7"
+    assert token in issuer._verified  # later requests with it skip the signature check
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthorized) as refused:
+        issuer.decode_access(token)
+    assert refused.value.code == "TOKEN_EXPIRED"
 
 
 def _refresh(client, token):
