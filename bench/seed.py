@@ -138,10 +138,15 @@ SYNC_SEQUENCES = """
 SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {t}), false)
 FROM (VALUES (%(t)s)) v (t)
 """
-# what create_group adds to pending_groups for each new group (migrations 0006, 0007)
+# what create_group adds to pending_groups for each new group (migrations 0006, 0007); {where} picks groups
 PENDING_ENTRIES = """
-INSERT INTO pending_groups (group_id, source, location_id, created_by_user_id)
-SELECT id, source, location_id, created_by_user_id FROM draft_groups"""
+INSERT INTO pending_groups (group_id, name, source, location_id, created_by_user_id, created_at, line_count,
+                            total_quantity_kg)
+SELECT g.id, g.name, g.source, g.location_id, g.created_by_user_id, g.created_at, count(d.id),
+       coalesce(sum(d.quantity_kg), 0)
+FROM draft_groups g LEFT JOIN weigh_in_drafts d ON d.draft_group_id = g.id
+WHERE {where}
+GROUP BY g.id"""
 IDENTITY_TABLES = ("locations", "articles", "batches", *BIG_TABLES)
 
 
@@ -196,7 +201,7 @@ def seed(url: str, groups: int, admin_id: int, operator_id: int, log=print) -> d
             _script(conn, history, params)
             _script(conn, LEDGER_OPENING, {})
             if _has_pending_set(conn):
-                conn.execute(PENDING_ENTRIES + " WHERE status = 'DRAFT'")
+                conn.execute(PENDING_ENTRIES.format(where="g.status = 'DRAFT'"))
         log(
             f"  history rows written in {time.monotonic() - started:.0f} s; rebuilding {len(indexes)} indexes"
         )
@@ -258,7 +263,7 @@ def make_pool(conn: psycopg.Connection, size: int, admin_id: int) -> tuple[int, 
         )
         conn.execute(lines, params, prepare=False)
         if _has_pending_set(conn):  # as create_group does
-            conn.execute(PENDING_ENTRIES + " WHERE id BETWEEN %(lo)s AND %(hi)s", params)
+            conn.execute(PENDING_ENTRIES.format(where="g.id BETWEEN %(lo)s AND %(hi)s"), params)
     for table in ("draft_groups", "weigh_in_drafts"):
         conn.execute(SYNC_SEQUENCES.format(t=table), {"t": table})
     conn.execute("ANALYZE draft_groups, weigh_in_drafts")

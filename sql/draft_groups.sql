@@ -81,10 +81,13 @@ WITH input AS (
            %(source)s, loc.id, %(user_id)s
     FROM verdict v CROSS JOIN loc LEFT JOIN counter c ON true
     WHERE v.outcome = 'create'
-    RETURNING id, location_id, source, created_by_user_id
+    RETURNING id, name, source, location_id, created_by_user_id, created_at
 ), pending AS (
-    INSERT INTO pending_groups (group_id, source, location_id, created_by_user_id)
-    SELECT id, source, location_id, created_by_user_id FROM grp
+    INSERT INTO pending_groups (group_id, name, source, location_id, created_by_user_id, created_at, line_count,
+                                total_quantity_kg)
+    SELECT id, name, source, location_id, created_by_user_id, created_at,
+           (SELECT count(*) FROM input), (SELECT sum(quantity_kg) FROM input)
+    FROM grp
 ), lines AS (
     INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type,
                                  source, client_event_id, note, created_by_user_id)
@@ -148,18 +151,13 @@ ORDER BY g.id DESC
 LIMIT %(limit)s
 
 -- name: list_pending_groups
--- list_groups for status=DRAFT: walks the small pending_groups table (exactly the DRAFT groups, with
--- their filter columns) newest first and looks each group up by primary key, so its cost is flat in the
--- size of history (no index covers status, see docs/approval-contention.md).
-SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id, u.username AS created_by_name,
-       g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg
+-- list_groups for status=DRAFT, read from pending_groups alone (exactly the DRAFT groups, each with its
+-- list columns, see migration 0007): flat in the size of history, no probe of draft_groups or the lines.
+SELECT p.group_id AS id, p.name, 'DRAFT'::text AS status, p.source, p.location_id, p.created_by_user_id,
+       u.username AS created_by_name, p.created_at, NULL::bigint AS decided_by_user_id,
+       NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
 FROM pending_groups p
-CROSS JOIN LATERAL (SELECT * FROM draft_groups g WHERE g.id = p.group_id LIMIT 1) g
-JOIN users u ON u.id = g.created_by_user_id
-CROSS JOIN LATERAL (
-    SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
-    FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
-) s
+JOIN users u ON u.id = p.created_by_user_id
 WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
   AND (%(location_id)s::bigint IS NULL OR p.location_id = %(location_id)s)
   AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
@@ -185,15 +183,18 @@ WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
   AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
 
 -- name: rename_group
--- Renames a DRAFT group (admin or its creator) and audits it as RENAME.
+-- Renames a DRAFT group (admin or its creator), in the DRAFT list too, and audits it as RENAME.
 -- outcome: not_found | not_draft | renamed.
 WITH target AS (
     SELECT id, name, status FROM draft_groups
     WHERE id = %(group_id)s AND (%(actor_is_admin)s OR created_by_user_id = %(actor_id)s)
+    FOR UPDATE  -- a concurrent approval or rename first commits; the status and old name are then current
 ), renamed AS (
     UPDATE draft_groups g SET name = %(name)s
     FROM target t WHERE g.id = t.id AND t.status = 'DRAFT'
     RETURNING g.id
+), relisted AS (
+    UPDATE pending_groups p SET name = %(name)s FROM renamed r WHERE p.group_id = r.id
 ), audit AS (
     INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value)
     SELECT 'RENAME', t.id, %(actor_id)s, jsonb_build_object('name', t.name), jsonb_build_object('name', %(name)s::text)

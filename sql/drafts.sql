@@ -42,11 +42,12 @@ WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
   AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
 
 -- name: edit_draft
--- Changes a DRAFT line's quantity and/or note (admin or its creator), audited as EDIT with old and new
--- values. outcome: not_found | not_draft | edited.
+-- Changes a DRAFT line's quantity and/or note (admin or its creator) and its group's total in the DRAFT
+-- list, audited as EDIT with old and new values. outcome: not_found | not_draft | edited.
 WITH target AS (
-    SELECT id, quantity_kg, note, status FROM weigh_in_drafts
+    SELECT id, draft_group_id, quantity_kg, note, status FROM weigh_in_drafts
     WHERE id = %(draft_id)s AND (%(actor_is_admin)s OR created_by_user_id = %(actor_id)s)
+    FOR UPDATE  -- a concurrent edit or decision first commits; the old values below are then current
 ), edited AS (
     UPDATE weigh_in_drafts d
     SET quantity_kg = coalesce(%(quantity_kg)s::numeric, d.quantity_kg),
@@ -54,9 +55,13 @@ WITH target AS (
         updated_at = now()
     FROM target t WHERE d.id = t.id AND t.status = 'DRAFT'
     RETURNING d.id, d.quantity_kg, d.note
+), relisted AS (
+    UPDATE pending_groups p SET total_quantity_kg = p.total_quantity_kg + e.quantity_kg - t.quantity_kg
+    FROM target t JOIN edited e ON e.id = t.id
+    WHERE p.group_id = t.draft_group_id
 ), audit AS (
     INSERT INTO approval_actions (action, draft_id, draft_group_id, actor_user_id, old_value, new_value)
-    SELECT 'EDIT', t.id, (SELECT draft_group_id FROM weigh_in_drafts WHERE id = t.id), %(actor_id)s,
+    SELECT 'EDIT', t.id, t.draft_group_id, %(actor_id)s,
            jsonb_build_object('quantity_kg', t.quantity_kg, 'note', t.note),
            jsonb_build_object('quantity_kg', e.quantity_kg, 'note', e.note)
     FROM target t JOIN edited e ON e.id = t.id

@@ -245,10 +245,7 @@ WITH earlier AS (
                || '-' || to_char(k.day, 'YYYY-MM-DD'),
            'inventory_count', loc.id, %(user_id)s
     FROM counter k, loc
-    RETURNING id, location_id, source, created_by_user_id
-), listed AS (
-    INSERT INTO pending_groups (group_id, source, location_id, created_by_user_id)
-    SELECT id, source, location_id, created_by_user_id FROM grp
+    RETURNING id, name, source, location_id, created_by_user_id, created_at
 ), shortage_lines AS (
     INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type, source,
                                  client_event_id, note, created_by_user_id)
@@ -256,7 +253,12 @@ WITH earlier AS (
            'INVENTORY_SHORTAGE', 'inventory_count', 'inventory-count-' || g.id || '-' || k, %(note)s, %(user_id)s
     FROM grp g, target t, calc c, generate_series(1, ceil(c.remainder / 9999.99)::int) k
     ORDER BY k
-    RETURNING id
+    RETURNING id, quantity_kg
+), listed AS (
+    INSERT INTO pending_groups (group_id, name, source, location_id, created_by_user_id, created_at, line_count,
+                                total_quantity_kg)
+    SELECT g.id, g.name, g.source, g.location_id, g.created_by_user_id, g.created_at, l.line_count, l.total
+    FROM grp g, (SELECT count(*) AS line_count, sum(quantity_kg) AS total FROM shortage_lines) l
 ), count_row AS (
     INSERT INTO inventory_counts (location_id, article_id, batch_id, result, previous_stock, previous_surplus,
                                   counted_total, surplus_added, surplus_reset, shortage_qty, shortage_group_id,

@@ -335,34 +335,88 @@ def test_an_id_sent_as_a_float_is_400_not_500(client, as_admin, stockroom):
     assert result.status_code == 400 and "lines[0].article_id" in result.json["error"]["details"]["fields"]
 
 
-def test_pending_groups_holds_exactly_the_draft_groups_and_their_filters(
+PENDING_AS_KEPT = """
+SELECT group_id, name, source, location_id, created_by_user_id, created_at, line_count, total_quantity_kg
+FROM pending_groups ORDER BY group_id"""
+PENDING_AS_DERIVED = """
+SELECT g.id, g.name, g.source, g.location_id, g.created_by_user_id, g.created_at, count(d.id),
+       coalesce(sum(d.quantity_kg), 0)
+FROM draft_groups g LEFT JOIN weigh_in_drafts d ON d.draft_group_id = g.id
+WHERE g.status = 'DRAFT' GROUP BY g.id ORDER BY g.id"""
+
+
+def test_pending_groups_holds_exactly_the_draft_groups_as_they_are(
     client, as_admin, as_operator, stockroom, database_url
 ):
     from .test_inventory import count
 
     article, batch = stockroom.paint_batch(stock="10")
     kept, approved, rejected = (create(client, as_admin, [line(article, batch, "1")]).json for _ in range(3))
-    own = create(client, as_operator, [line(article, batch, "1")], source="scale").json
+    own = create(
+        client, as_operator, [line(article, batch, "1"), line(article, batch, "2")], source="scale"
+    ).json
     shortage = count(client, as_admin, article, batch, "5").json["shortage_group_id"]
     assert approve(client, as_admin, approved["id"]).status_code == 200
-    rejecting = client.simulate_post(f"/api/draft-groups/{rejected['id']}/reject", headers=as_admin)
-    assert rejecting.status_code == 200, rejecting.text
+    decisions = [
+        client.simulate_post(f"/api/draft-groups/{rejected['id']}/reject", headers=as_admin),
+        client.simulate_patch(f"/api/draft-groups/{kept['id']}", headers=as_admin, json={"name": "renamed"}),
+        client.simulate_patch(
+            f"/api/drafts/{own['drafts'][1]['id']}", headers=as_operator, json={"quantity_kg": "7.25"}
+        ),
+    ]
+    assert [d.status_code for d in decisions] == [200, 200, 200], [d.text for d in decisions]
 
     with psycopg.connect(database_url) as conn:
-        drafts, pending = (
-            conn.execute(f"SELECT {columns} FROM {table} ORDER BY 1").fetchall()
-            for columns, table in (
-                ("id, source, location_id, created_by_user_id", "draft_groups WHERE status = 'DRAFT'"),
-                ("group_id, source, location_id, created_by_user_id", "pending_groups"),
-            )
-        )
-    assert [row[0] for row in drafts] == sorted([kept["id"], own["id"], shortage]) and pending == drafts
+        kept_rows, derived = (conn.execute(q).fetchall() for q in (PENDING_AS_KEPT, PENDING_AS_DERIVED))
+    assert kept_rows == derived and [row[0] for row in derived] == sorted([kept["id"], own["id"], shortage])
 
     def listed(headers, **params):
         page = client.simulate_get("/api/draft-groups", headers=headers, params={"status": "DRAFT", **params})
-        return [g["id"] for g in page.json["items"]], page.json["total"]
+        return [
+            (g["id"], g["name"], g["line_count"], g["total_quantity_kg"]) for g in page.json["items"]
+        ], page.json["total"]
 
-    assert listed(as_admin) == ([shortage, own["id"], kept["id"]], 3)
-    assert listed(as_admin, source="scale") == ([own["id"]], 1)
-    assert listed(as_operator) == ([own["id"]], 1)
+    items, total = listed(as_admin)
+    assert total == 3 and items[1:] == [(own["id"], own["name"], 2, 8.25), (kept["id"], "renamed", 1, 1)]
+    assert listed(as_admin, source="scale") == ([(own["id"], own["name"], 2, 8.25)], 1)
+    assert listed(as_operator)[1] == 1
     assert listed(as_admin, created_by=own["created_by_user_id"], source="ui_admin") == ([], 0)
+
+
+def test_concurrent_edits_keep_the_draft_list_total(client, as_admin, stockroom, database_url):
+    import threading
+
+    from service.db import Statements
+
+    article, batch = stockroom.paint_batch(stock="10")
+    group = create(client, as_admin, [line(article, batch, "1"), line(article, batch, "1")]).json
+    first, second = (d["id"] for d in group["drafts"])
+    edit = Statements().edit_draft
+    barrier = threading.Barrier(8)
+
+    def editor(k: int) -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            barrier.wait()
+            for n in range(10):
+                params = {
+                    "draft_id": (first, second)[(k + n) % 2],
+                    "quantity_kg": f"{k + 1}.{n}5",
+                    "set_note": False,
+                    "note": None,
+                    "actor_id": group["created_by_user_id"],
+                    "actor_is_admin": True,
+                }
+                assert conn.execute(edit, params).fetchone()[0] == "edited"
+
+    threads = [threading.Thread(target=editor, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with psycopg.connect(database_url) as conn:
+        kept, derived = (conn.execute(q).fetchall() for q in (PENDING_AS_KEPT, PENDING_AS_DERIVED))
+        audited = conn.execute(
+            "SELECT count(*) FROM approval_actions WHERE action = 'EDIT' AND draft_group_id = %s",
+            (group["id"],),
+        ).fetchone()[0]
+    assert kept == derived and audited == 80
