@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import orjson
 import psycopg
 from psycopg import IsolationLevel
+from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -58,6 +60,14 @@ class Statements:
 
     def __contains__(self, name: str) -> bool:
         return name in self._by_name
+
+
+class NumericAsJson(Loader):
+    """numeric → an orjson Fragment of PostgreSQL's own digits: the value enters a JSON answer as the
+    number it is, without a Decimal built and formatted back (and never a float)."""
+
+    def load(self, data) -> orjson.Fragment:
+        return orjson.Fragment(bytes(data))
 
 
 class Database:
@@ -151,6 +161,14 @@ class Database:
         """One autocommit statement; all its rows."""
         with self.connection() as conn:
             return conn.execute(statement, params).fetchall()
+
+    def answer_rows(self, statement: str, params: dict | None = None) -> list[dict]:
+        """One autocommit statement whose rows go into a JSON answer as they are: numerics arrive as
+        NumericAsJson fragments (no arithmetic on them in Python)."""
+        with self.connection() as conn:
+            cursor = conn.cursor()
+            cursor.adapters.register_loader("numeric", NumericAsJson)
+            return cursor.execute(statement, params).fetchall()
 
     @contextmanager
     def transaction(self, isolation: IsolationLevel | None = None) -> Iterator[psycopg.Connection]:

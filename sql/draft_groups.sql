@@ -133,9 +133,15 @@ WHERE g.id = coalesce(%(group_id)s::bigint,
 ORDER BY d.id
 
 -- name: list_groups
--- A page of group summaries, newest first, with line count and total quantity per group.
+-- A page of group summaries, newest first, with line count and total quantity per group, each row with
+-- the number of groups that match the filters (`total`, counted once).
 SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id, u.username AS created_by_name,
-       g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg
+       g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg,
+       (SELECT count(*) FROM draft_groups m
+        WHERE (%(status)s::text IS NULL OR m.status = %(status)s)
+          AND (%(source)s::text IS NULL OR m.source = %(source)s)
+          AND (%(location_id)s::bigint IS NULL OR m.location_id = %(location_id)s)
+          AND (%(created_by)s::bigint IS NULL OR m.created_by_user_id = %(created_by)s)) AS total
 FROM draft_groups g
 JOIN users u ON u.id = g.created_by_user_id
 CROSS JOIN LATERAL (
@@ -153,9 +159,14 @@ LIMIT %(limit)s
 -- name: list_pending_groups
 -- list_groups for status=DRAFT, read from pending_groups alone (exactly the DRAFT groups, each with its
 -- list columns, see migration 0007): flat in the size of history, no probe of draft_groups or the lines.
+-- Each row carries the number of DRAFT groups that match the filters (`total`, counted once).
 SELECT p.group_id AS id, p.name, 'DRAFT'::text AS status, p.source, p.location_id, p.created_by_user_id,
        u.username AS created_by_name, p.created_at, NULL::bigint AS decided_by_user_id,
-       NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
+       NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg,
+       (SELECT count(*) FROM pending_groups m
+        WHERE (%(source)s::text IS NULL OR m.source = %(source)s)
+          AND (%(location_id)s::bigint IS NULL OR m.location_id = %(location_id)s)
+          AND (%(created_by)s::bigint IS NULL OR m.created_by_user_id = %(created_by)s)) AS total
 FROM pending_groups p
 JOIN users u ON u.id = p.created_by_user_id
 WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
@@ -166,7 +177,7 @@ ORDER BY p.group_id DESC
 LIMIT %(limit)s
 
 -- name: count_pending_groups
--- How many DRAFT groups match the list filters, from pending_groups alone.
+-- How many DRAFT groups match the list filters, from pending_groups alone (for an empty page).
 SELECT count(*) AS total
 FROM pending_groups p
 WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
@@ -174,7 +185,7 @@ WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
   AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
 
 -- name: count_groups
--- How many groups match the list filters.
+-- How many groups match the list filters (for an empty page).
 SELECT count(*) AS total
 FROM draft_groups g
 WHERE (%(status)s::text IS NULL OR g.status = %(status)s)

@@ -420,3 +420,20 @@ def test_concurrent_edits_keep_the_draft_list_total(client, as_admin, stockroom,
             (group["id"],),
         ).fetchone()[0]
     assert kept == derived and audited == 80
+
+
+@pytest.mark.parametrize("status", ["DRAFT", "APPROVED", None])
+def test_a_page_past_the_end_still_counts_the_matching_groups(client, as_admin, stockroom, status):
+    from service.pagination import encode
+
+    article, batch = stockroom.paint_batch(stock="10")
+    groups = [create(client, as_admin, [line(article, batch, "1")]).json["id"] for _ in range(2)]
+    if status == "APPROVED":
+        for group_id in groups:
+            assert approve(client, as_admin, group_id).status_code == 200
+    params = {"status": status} if status else {}
+    last = client.simulate_get("/api/draft-groups", headers=as_admin, params={**params, "limit": 1}).json
+    assert [g["id"] for g in last["items"]] == [groups[1]] and last["total"] == 2 and last["next_cursor"]
+    past = {**params, "cursor": encode([min(groups)])}
+    page = client.simulate_get("/api/draft-groups", headers=as_admin, params=past).json
+    assert page == {"items": [], "next_cursor": None, "total": 2}

@@ -422,10 +422,12 @@ class DraftGroups(DraftResource):
         else:
             listing, counting = self.sql.list_groups, self.sql.count_groups
             filters["status"] = status
-        with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(listing, {**filters, **page.params()})
-            total = conn.execute(counting, filters)
-        resp.media = page.answer(rows.fetchall(), total.fetchone()["total"])
+        # the page carries the matching total on every row; only an empty page needs the count apart
+        rows = self.db.answer_rows(listing, {**filters, **page.params()})
+        total = rows[0]["total"] if rows else self.db.one(counting, filters)["total"]
+        for row in rows:
+            del row["total"]
+        resp.media = page.answer(rows, total)
 
     @read_committed
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
