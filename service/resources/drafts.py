@@ -150,8 +150,8 @@ def group_body(rows: list[dict]) -> dict:
         "created_by_user_id": first["group_created_by_user_id"],
         "created_by_name": first["group_created_by_name"],
         "created_at": first["group_created_at"],
-        "line_count": len(drafts),
-        "total_quantity_kg": sum((d["quantity_kg"] for d in drafts), Decimal("0.00")),
+        "line_count": first["line_count"],
+        "total_quantity_kg": first["total_quantity_kg"],
         "drafts": drafts,
     }
     if first["group_status"] != "DRAFT":
@@ -465,7 +465,7 @@ class DraftGroupItem(DraftResource):
     doc_reject = decision_doc("Reject the group and its lines", GROUP_SCHEMA, (404, 409))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        rows = self.db.all(self.sql.group_detail, detail_params(req, group_id=id))
+        rows = self.db.answer_rows(self.sql.group_detail, detail_params(req, group_id=id))
         if not rows:
             raise NotFound("group", id=id)
         resp.media = group_body(rows)
