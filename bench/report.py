@@ -224,8 +224,8 @@ def render(
         f" {main['seed']['ledger rows']:,} ledger rows; 1,000 of them DRAFT, the rest approved or rejected),"
         " 3 locations, 2,000 articles, 5,000 batches with stock and surplus at every location; seeded"
         f" set-based in {main['seed']['total_seconds']:.0f} s. Approve runs use fresh 5-line DRAFT groups"
-        " made just before the run; groups a run leaves DRAFT are deleted after it, so every run sees the"
-        " same 1,000 pending.",
+        " made just before the run; groups a run leaves DRAFT are deleted after it and pending_groups is"
+        " vacuumed, so every run sees the same 1,000 pending.",
         "",
         "## Acceptance (issue 7)",
         "",

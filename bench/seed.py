@@ -156,7 +156,7 @@ def _script(conn: psycopg.Connection, script: str, params: dict) -> None:
         conn.execute(statement, {k: v for k, v in params.items() if f"%({k})s" in statement}, prepare=False)
 
 
-def _has_pending_set(conn: psycopg.Connection) -> bool:
+def has_pending_set(conn: psycopg.Connection) -> bool:
     """Whether the schema lists DRAFT groups through pending_groups (migration 0006) rather than an
     index on status."""
     return conn.execute("SELECT to_regclass('pending_groups') IS NOT NULL").fetchone()[0]
@@ -200,7 +200,7 @@ def seed(url: str, groups: int, admin_id: int, operator_id: int, log=print) -> d
             }
             _script(conn, history, params)
             _script(conn, LEDGER_OPENING, {})
-            if _has_pending_set(conn):
+            if has_pending_set(conn):
                 conn.execute(PENDING_ENTRIES.format(where="g.status = 'DRAFT'"))
         log(
             f"  history rows written in {time.monotonic() - started:.0f} s; rebuilding {len(indexes)} indexes"
@@ -262,7 +262,7 @@ def make_pool(conn: psycopg.Connection, size: int, admin_id: int) -> tuple[int, 
             articles=ARTICLES, line_batch=LINE_BATCH.format(salt=lo % 5000), line_qty=LINE_QTY
         )
         conn.execute(lines, params, prepare=False)
-        if _has_pending_set(conn):  # as create_group does
+        if has_pending_set(conn):  # as create_group does
             conn.execute(PENDING_ENTRIES.format(where="g.id BETWEEN %(lo)s AND %(hi)s"), params)
     for table in ("draft_groups", "weigh_in_drafts"):
         conn.execute(SYNC_SEQUENCES.format(t=table), {"t": table})
