@@ -620,7 +620,13 @@ def main(argv: list[str] | None = None) -> None:
         log(f"wrote {args.out}")
     elif args.save and (RESULTS / "bench.json").exists():
         args.out.write_text(
-            report.render(load(RESULTS / "bench.json"), load(RESULTS / "growth.json"), sweeps())
+            report.render(
+                load(RESULTS / "bench.json"),
+                load(RESULTS / "growth.json"),
+                sweeps(),
+                archived(),
+                archived("growth"),
+            )
         )
         log(f"wrote {args.out}")
     log(f"bench finished in {result['wall_seconds'] / 60:.1f} min")
