@@ -182,23 +182,25 @@ def _detail(group_id, client_event_id) -> dict:
     }
 
 
-def list_statements(sql: Statements) -> tuple[str, str, bool]:
-    """What DraftGroups.on_get runs for status=DRAFT: the pending-set statements where the schema has
-    them (no index covers status there), else the general ones with a status filter."""
-    if "list_pending_groups" in sql and "count_pending_groups" in sql:
-        return sql.list_pending_groups, sql.count_pending_groups, False
-    return sql.list_groups, sql.count_groups, True
+def list_statements(sql: Statements) -> tuple[str, str | None, bool]:
+    """What DraftGroups.on_get runs for status=DRAFT: the pending-set statement where the schema has it
+    (no index covers status there), else the general one with a status filter; and the separate count
+    statement of schemas whose page does not carry its total (None since migration 0007)."""
+    counting = next((sql[name] for name in ("count_pending_groups", "count_groups") if name in sql), None)
+    if "list_pending_groups" in sql:
+        return sql.list_pending_groups, counting, False
+    return sql.list_groups, counting, True
 
 
 def list_script(sql: Statements) -> str:
-    """GET /api/draft-groups?status=DRAFT&limit=50 as an admin: the page (limit + 1 rows) and the count
-    (older schemas: two statements in one pipeline)."""
+    """GET /api/draft-groups?status=DRAFT&limit=50 as an admin: the page (limit + 1 rows) with its total
+    (older schemas: the page and the count, two statements in one pipeline)."""
     listing, counting, with_status = list_statements(sql)
     filters = {"source": None, "location_id": None, "created_by": None}
     if with_status:
         filters["status"] = Var("status")
     page = translate(listing, {**filters, "after_id": None, "limit": Var("limit", ID)})
-    if " AS total" in listing:  # the page carries the count (service since migration 0007): one statement
+    if counting is None:
         return f"{page};\n"
     count = translate(counting, filters)
     return "\n".join([*_pipeline(page, count, begin=None), ""])

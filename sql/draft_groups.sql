@@ -135,65 +135,55 @@ WHERE g.id = coalesce(%(group_id)s::bigint,
 ORDER BY d.id
 
 -- name: list_groups
--- A page of group summaries, newest first, with line count and total quantity per group, each row with
--- the number of groups that match the filters (`total`, counted once).
-SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id, u.username AS created_by_name,
-       g.created_at, g.decided_by_user_id, g.decided_at, s.line_count, s.total_quantity_kg,
-       (SELECT count(*) FROM draft_groups m
-        WHERE (%(status)s::text IS NULL OR m.status = %(status)s)
-          AND (%(source)s::text IS NULL OR m.source = %(source)s)
-          AND (%(location_id)s::bigint IS NULL OR m.location_id = %(location_id)s)
-          AND (%(created_by)s::bigint IS NULL OR m.created_by_user_id = %(created_by)s)) AS total
-FROM draft_groups g
-JOIN users u ON u.id = g.created_by_user_id
-CROSS JOIN LATERAL (
-    SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
-    FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
-) s
-WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
-  AND (%(source)s::text IS NULL OR g.source = %(source)s)
-  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
-  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
-  AND (%(after_id)s::bigint IS NULL OR g.id < %(after_id)s)
-ORDER BY g.id DESC
-LIMIT %(limit)s
+-- A page of group summaries, newest first, with line count and total quantity per group; every row
+-- carries how many groups match the filters (`total`), and an empty page is one row with only that.
+WITH matching AS NOT MATERIALIZED (
+    SELECT g.* FROM draft_groups g
+    WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
+      AND (%(source)s::text IS NULL OR g.source = %(source)s)
+      AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
+      AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+)
+SELECT counted.total, page.*
+FROM (SELECT count(*) AS total FROM matching) counted
+LEFT JOIN LATERAL (
+    SELECT g.id, g.name, g.status, g.source, g.location_id, g.created_by_user_id,
+           u.username AS created_by_name, g.created_at, g.decided_by_user_id, g.decided_at, s.line_count,
+           s.total_quantity_kg
+    FROM matching g
+    JOIN users u ON u.id = g.created_by_user_id
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
+        FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
+    ) s
+    WHERE %(after_id)s::bigint IS NULL OR g.id < %(after_id)s
+    ORDER BY g.id DESC
+    LIMIT %(limit)s
+) page ON true
+ORDER BY page.id DESC
 
 -- name: list_pending_groups
 -- list_groups for status=DRAFT, read from pending_groups alone (exactly the DRAFT groups, each with its
 -- list columns, see migration 0007): flat in the size of history, no probe of draft_groups or the lines.
--- Each row carries the number of DRAFT groups that match the filters (`total`, counted once).
-SELECT p.group_id AS id, p.name, 'DRAFT'::text AS status, p.source, p.location_id, p.created_by_user_id,
-       u.username AS created_by_name, p.created_at, NULL::bigint AS decided_by_user_id,
-       NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg,
-       (SELECT count(*) FROM pending_groups m
-        WHERE (%(source)s::text IS NULL OR m.source = %(source)s)
-          AND (%(location_id)s::bigint IS NULL OR m.location_id = %(location_id)s)
-          AND (%(created_by)s::bigint IS NULL OR m.created_by_user_id = %(created_by)s)) AS total
-FROM pending_groups p
-JOIN users u ON u.id = p.created_by_user_id
-WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
-  AND (%(location_id)s::bigint IS NULL OR p.location_id = %(location_id)s)
-  AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
-  AND (%(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s)
-ORDER BY p.group_id DESC
-LIMIT %(limit)s
-
--- name: count_pending_groups
--- How many DRAFT groups match the list filters, from pending_groups alone (for an empty page).
-SELECT count(*) AS total
-FROM pending_groups p
-WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
-  AND (%(location_id)s::bigint IS NULL OR p.location_id = %(location_id)s)
-  AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
-
--- name: count_groups
--- How many groups match the list filters (for an empty page).
-SELECT count(*) AS total
-FROM draft_groups g
-WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
-  AND (%(source)s::text IS NULL OR g.source = %(source)s)
-  AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
-  AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+WITH matching AS NOT MATERIALIZED (
+    SELECT p.* FROM pending_groups p
+    WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
+      AND (%(location_id)s::bigint IS NULL OR p.location_id = %(location_id)s)
+      AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
+)
+SELECT counted.total, page.*
+FROM (SELECT count(*) AS total FROM matching) counted
+LEFT JOIN LATERAL (
+    SELECT p.group_id AS id, p.name, 'DRAFT'::text AS status, p.source, p.location_id, p.created_by_user_id,
+           u.username AS created_by_name, p.created_at, NULL::bigint AS decided_by_user_id,
+           NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
+    FROM matching p
+    JOIN users u ON u.id = p.created_by_user_id
+    WHERE %(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s
+    ORDER BY p.group_id DESC
+    LIMIT %(limit)s
+) page ON true
+ORDER BY page.id DESC
 
 -- name: rename_group
 -- Renames a DRAFT group (admin or its creator), in the DRAFT list too, and audits it as RENAME.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -419,7 +420,17 @@ def test_concurrent_edits_keep_the_draft_list_total(client, as_admin, stockroom,
             "SELECT count(*) FROM approval_actions WHERE action = 'EDIT' AND draft_group_id = %s",
             (group["id"],),
         ).fetchone()[0]
+        trail = conn.execute(
+            "SELECT draft_id, (old_value->>'quantity_kg')::numeric, (new_value->>'quantity_kg')::numeric "
+            "FROM approval_actions WHERE action = 'EDIT' AND draft_group_id = %s ORDER BY id",
+            (group["id"],),
+        ).fetchall()
     assert kept == derived and audited == 80
+    # each edit's audited old value is the value the edit before it left
+    last = {first: Decimal("1.00"), second: Decimal("1.00")}
+    for draft_id, old, new in trail:
+        assert old == last[draft_id]
+        last[draft_id] = new
 
 
 @pytest.mark.parametrize("status", ["DRAFT", "APPROVED", None])
