@@ -112,13 +112,13 @@ FROM verdict v
 
 -- name: group_detail
 -- One group with its readable lines, one row per line (one row with NULL line columns when empty); each
--- row carries the group's line_count and total_quantity_kg.
+-- row carries the group's total_quantity_kg.
 -- Found by id, or by the id or client_event_id of one of its lines. Operators see only their own groups.
 SELECT g.id AS group_id, g.name AS group_name, g.status AS group_status, g.source AS group_source,
        g.location_id AS group_location_id, g.created_by_user_id AS group_created_by_user_id,
        u.username AS group_created_by_name, g.created_at AS group_created_at,
        g.decided_by_user_id, g.decided_at, g.decision_note,
-       count(d.id) OVER () AS line_count, coalesce(sum(d.quantity_kg) OVER (), 0.00) AS total_quantity_kg,
+       coalesce(sum(d.quantity_kg) OVER (), 0.00) AS total_quantity_kg,
        d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
        d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
        a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
@@ -344,7 +344,7 @@ SELECT v.outcome,
        t.source AS group_source, t.location_id AS group_location_id,
        t.created_by_user_id AS group_created_by_user_id, u.username AS group_created_by_name,
        t.created_at AS group_created_at,
-       count(a.id) OVER () AS line_count, coalesce(sum(a.q) OVER (), 0.00) AS total_quantity_kg,
+       coalesce(sum(a.q) OVER (), 0.00) AS total_quantity_kg,
        CASE WHEN v.outcome = 'approved' THEN %(actor_id)s::bigint END AS decided_by_user_id,
        CASE WHEN v.outcome = 'approved' THEN now() END AS decided_at,
        CASE WHEN v.outcome = 'approved' THEN %(note)s::text END AS decision_note,

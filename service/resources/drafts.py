@@ -150,7 +150,7 @@ def group_body(rows: list[dict]) -> dict:
         "created_by_user_id": first["group_created_by_user_id"],
         "created_by_name": first["group_created_by_name"],
         "created_at": first["group_created_at"],
-        "line_count": first["line_count"],
+        "line_count": len(drafts),
         "total_quantity_kg": first["total_quantity_kg"],
         "drafts": drafts,
     }
