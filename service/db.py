@@ -18,6 +18,7 @@ from typing import TypeVar
 import orjson
 import psycopg
 from psycopg import IsolationLevel
+from psycopg import _queries as psycopg_queries
 from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
@@ -32,6 +33,11 @@ SQL_DIR = PROJECT_ROOT / "sql"
 IDLE_CHECK_SECONDS = 1.0
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+# psycopg caches the conversion of a statement's %(name)s placeholders, but only for statements up to
+# 4 KiB (longer ones are taken for generated one-offs) and re-parses longer ones on every execution.
+# Ours are a fixed set of named statements and the hot writes are longer than that (approve_group is
+# 7.5 KiB): let the cache keep them. tests/test_db.py checks that it does.
+psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = max(psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, 64 * 1024)
 
 
 class Statements:
@@ -71,9 +77,13 @@ class NumericAsJson(Loader):
 
 
 class Database:
-    """Owns one worker's pool. Connections run in autocommit; `transaction()` and `run()` open explicit
-    transactions. Inside `pinned()` every helper uses that one connection and its open transaction, so a
-    whole request (an Idempotency-Key claim, the work and the kept answer) commits or rolls back as one."""
+    """Owns one worker's two pools, both in autocommit. `pool` sessions run at READ COMMITTED;
+    `serial_pool` sessions default to SERIALIZABLE and prefer index scans, and take all SERIALIZABLE
+    work: `serializable()` runs one statement there as its own transaction (one round trip, no BEGIN or
+    COMMIT), `run()`, `pinned()` and `transaction()` open explicit transactions on whichever pool their
+    isolation names. Inside `pinned()` every helper uses that one connection and its open transaction,
+    so a whole request (an Idempotency-Key claim, the work and the kept answer) commits or rolls back
+    as one."""
 
     def __init__(
         self,
@@ -87,16 +97,22 @@ class Database:
         self.url = url
         self.max_attempts = max_attempts
         self._local = threading.local()
-        self._serializable_setup = Statements()["prefer_index_scans"]
         options = (
             f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} "
             f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
         )
         self._returned: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
-        self.pool = ConnectionPool(
+        self.pool = self._pool(url, name, pool_size, options)
+        # A sequential scan inside a SERIALIZABLE transaction takes a predicate lock on the whole table, so
+        # on small tables (a new warehouse, the tests) every concurrent write would conflict with it.
+        serial_options = f"{options} -c default_transaction_isolation=serializable -c enable_seqscan=off"
+        self.serial_pool = self._pool(url, f"{name}-serializable", pool_size, serial_options)
+
+    def _pool(self, url: str, name: str, size: int, options: str) -> ConnectionPool:
+        return ConnectionPool(
             url,
-            min_size=pool_size,
-            max_size=pool_size,
+            min_size=size,
+            max_size=size,
             open=False,
             name=name,
             timeout=10.0,
@@ -111,21 +127,30 @@ class Database:
             ConnectionPool.check_connection(conn)
 
     @contextmanager
-    def _borrow(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
-        """A pool connection, stamped with the time it goes back. (Not the pool's `reset` hook: with one,
-        psycopg_pool hands every returned connection to its worker thread, which costs each request
-        two thread switches.)"""
-        with self.pool.connection(timeout=timeout) as conn:
+    def _borrow(
+        self, timeout: float | None = None, isolation: IsolationLevel | None = None
+    ) -> Iterator[psycopg.Connection]:
+        """A connection for work at `isolation` (None: READ COMMITTED), stamped with the time it goes
+        back. SERIALIZABLE work gets a serializable session. (Not the pool's `reset` hook for the stamp:
+        with one, psycopg_pool hands every returned connection to its worker thread, which costs each
+        request two thread switches.)"""
+        serial = isolation == IsolationLevel.SERIALIZABLE
+        with (self.serial_pool if serial else self.pool).connection(timeout=timeout) as conn:
             try:
+                wanted = None if serial else isolation  # None: the session's default
+                if conn.isolation_level != wanted:
+                    conn.isolation_level = wanted
                 yield conn
             finally:
                 self._returned[conn] = time.monotonic()
 
     def open(self, wait: bool = False) -> None:
         self.pool.open(wait=wait)
+        self.serial_pool.open(wait=wait)
 
     def close(self) -> None:
         self.pool.close()
+        self.serial_pool.close()
 
     def _pinned(self) -> psycopg.Connection | None:
         return getattr(self._local, "conn", None)
@@ -135,13 +160,22 @@ class Database:
         spent, self._local.retries = getattr(self._local, "retries", 0), 0
         return spent
 
-    def _backoff(self, attempt: int, attempts: int, error: Exception) -> None:
-        if attempt == attempts:
-            log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
-            raise Busy() from error
-        self._local.retries = getattr(self._local, "retries", 0) + 1
-        # full jitter, growing from 4 ms towards 500 ms
-        time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
+    def _retried(
+        self, once: Callable[[], T], retry_on: tuple[type[Exception], ...], attempts: int | None
+    ) -> T:
+        """`once()`, again after each `retry_on` error with full-jitter backoff growing from 4 ms towards
+        500 ms; after the last attempt `Busy` (503)."""
+        attempts = attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return once()
+            except retry_on as error:
+                if attempt == attempts:
+                    log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
+                    raise Busy() from error
+                self._local.retries = getattr(self._local, "retries", 0) + 1
+                time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
+        raise AssertionError("unreachable")
 
     @contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
@@ -178,10 +212,22 @@ class Database:
             with pinned.transaction():  # a savepoint inside the pinned transaction
                 yield pinned
             return
-        with self._borrow() as conn:
-            conn.isolation_level = isolation
-            with conn.transaction():
-                yield conn
+        with self._borrow(isolation=isolation) as conn, conn.transaction():
+            yield conn
+
+    def serializable(self, statement: str, params: dict, *, attempts: int | None = None) -> list[dict]:
+        """One statement as its own SERIALIZABLE transaction (autocommit on a serializable session: one
+        round trip, no BEGIN or COMMIT); its rows. Serialization failures (40001) and deadlocks (40P01)
+        are retried. Inside `pinned()` the statement joins the pinned transaction, whose owner retries."""
+        pinned = self._pinned()
+        if pinned is not None:
+            return pinned.execute(statement, params).fetchall()
+
+        def once() -> list[dict]:
+            with self._borrow(isolation=IsolationLevel.SERIALIZABLE) as conn:
+                return conn.execute(statement, params).fetchall()
+
+        return self._retried(once, RETRYABLE, attempts)
 
     def run(
         self,
@@ -202,25 +248,14 @@ class Database:
         pinned = self._pinned()
         if pinned is not None:
             return work(pinned)()
-        attempts = attempts or self.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                with self._borrow() as conn:
-                    conn.isolation_level = isolation
-                    with conn.pipeline(), conn.transaction():
-                        if isolation == IsolationLevel.SERIALIZABLE:
-                            conn.execute(self._serializable_setup)
-                        read = work(conn)
-                    return read()
-            except retry_on as error:
-                self._backoff(attempt, attempts, error)
-        raise AssertionError("unreachable")
 
-    def serializable(
-        self, work: Callable[[psycopg.Connection], Callable[[], T]], *, attempts: int | None = None
-    ) -> T:
-        """`run` at SERIALIZABLE, retrying serialization failures (40001) and deadlocks (40P01)."""
-        return self.run(work, attempts=attempts)
+        def once() -> T:
+            with self._borrow(isolation=isolation) as conn:
+                with conn.pipeline(), conn.transaction():
+                    read = work(conn)
+                return read()
+
+        return self._retried(once, retry_on, attempts)
 
     def pinned(
         self,
@@ -232,19 +267,13 @@ class Database:
     ) -> T:
         """Run `work(conn)` in one transaction that every helper of this thread joins meanwhile; retried
         as a whole on `retry_on`. `work` must be safe to run again."""
-        attempts = attempts or self.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                with self._borrow() as conn:
-                    conn.isolation_level = isolation
-                    with conn.transaction():
-                        if isolation == IsolationLevel.SERIALIZABLE:
-                            conn.execute(self._serializable_setup)
-                        self._local.conn = conn
-                        try:
-                            return work(conn)
-                        finally:
-                            self._local.conn = None
-            except retry_on as error:
-                self._backoff(attempt, attempts, error)
-        raise AssertionError("unreachable")
+
+        def once() -> T:
+            with self._borrow(isolation=isolation) as conn, conn.transaction():
+                self._local.conn = conn
+                try:
+                    return work(conn)
+                finally:
+                    self._local.conn = None
+
+        return self._retried(once, retry_on, attempts)

@@ -307,7 +307,7 @@ class Drafting:
             "actor_id": req.context.user.id,
             "note": decision_note(req),
         }
-        rows = self.db.serializable(lambda conn: conn.execute(self.sql.approve_group, params).fetchall)
+        rows = self.db.serializable(self.sql.approve_group, params)
         outcome = rows[0]["outcome"]
         if outcome == "short":
             shortages = [

@@ -379,7 +379,7 @@ class Receive:
             "request": orjson.dumps(request).decode(),
             "user_id": user.id,
         }
-        rows = self.db.serializable(lambda conn: conn.execute(self.sql.receive_stock, params).fetchall)
+        rows = self.db.serializable(self.sql.receive_stock, params)
         outcome = rows[0]["outcome"]
         if outcome == "location_not_found":
             raise location_missing(body.get("location_id"), self.default_location_code)
@@ -486,7 +486,7 @@ class Count:
             "user_id": user.id,
             "max_lines": MAX_LINES,
         }
-        row = self.db.serializable(lambda conn: conn.execute(self.sql.count_inventory, params).fetchone)
+        row = self.db.serializable(self.sql.count_inventory, params)[0]
         outcome = row["outcome"]
         if outcome == "location_not_found":
             raise location_missing(body.get("location_id"), self.default_location_code)
@@ -539,7 +539,7 @@ class Adjust:
             "note": note,
             "user_id": req.context.user.id,
         }
-        row = self.db.serializable(lambda conn: conn.execute(self.sql.adjust_inventory, params).fetchone)
+        row = self.db.serializable(self.sql.adjust_inventory, params)[0]
         outcome = row["outcome"]
         if outcome == "location_not_found":
             raise location_missing(body.get("location_id"), self.default_location_code)

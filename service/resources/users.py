@@ -114,7 +114,7 @@ class UserItem:
             "is_active": body.get("is_active"),
             "password_hash": hash_password(body["password"]) if "password" in body else None,
         }
-        result = self.db.serializable(lambda conn: conn.execute(self.sql.update_user, params).fetchone)
+        result = self.db.serializable(self.sql.update_user, params)[0]
         if not result["found"]:
             raise NotFound("user", id=id)
         if result["user"] is None:
