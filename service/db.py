@@ -4,6 +4,7 @@ serialization failures."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -76,6 +77,21 @@ class NumericAsJson(Loader):
         return orjson.Fragment(bytes(data))
 
 
+class Session(psycopg.Connection):
+    """A pool connection that keeps a cursor for each kind of one-statement helper: building a cursor
+    (and, for answers, its loader map) per statement costs more Python than reusing one."""
+
+    @functools.cached_property
+    def rows_cursor(self) -> psycopg.Cursor:
+        return self.cursor()
+
+    @functools.cached_property
+    def answer_cursor(self) -> psycopg.Cursor:
+        cursor = self.cursor()
+        cursor.adapters.register_loader("numeric", NumericAsJson)
+        return cursor
+
+
 class Database:
     """Owns one worker's two pools, both in autocommit. `pool` sessions run at READ COMMITTED;
     `serial_pool` sessions default to SERIALIZABLE and prefer index scans, and take all SERIALIZABLE
@@ -116,6 +132,7 @@ class Database:
             open=False,
             name=name,
             timeout=10.0,
+            connection_class=Session,
             kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
             check=self._check,
         )
@@ -129,7 +146,7 @@ class Database:
     @contextmanager
     def _borrow(
         self, timeout: float | None = None, isolation: IsolationLevel | None = None
-    ) -> Iterator[psycopg.Connection]:
+    ) -> Iterator[Session]:
         """A connection for work at `isolation` (None: READ COMMITTED), stamped with the time it goes
         back. SERIALIZABLE work gets a serializable session. (Not the pool's `reset` hook for the stamp:
         with one, psycopg_pool hands every returned connection to its worker thread, which costs each
@@ -152,7 +169,7 @@ class Database:
         self.pool.close()
         self.serial_pool.close()
 
-    def _pinned(self) -> psycopg.Connection | None:
+    def _pinned(self) -> Session | None:
         return getattr(self._local, "conn", None)
 
     def take_retries(self) -> int:
@@ -178,7 +195,7 @@ class Database:
         raise AssertionError("unreachable")
 
     @contextmanager
-    def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+    def connection(self, timeout: float | None = None) -> Iterator[Session]:
         pinned = self._pinned()
         if pinned is not None:
             yield pinned
@@ -189,23 +206,21 @@ class Database:
     def one(self, statement: str, params: dict | None = None) -> dict | None:
         """One autocommit statement; its first row."""
         with self.connection() as conn:
-            return conn.execute(statement, params).fetchone()
+            return conn.rows_cursor.execute(statement, params).fetchone()
 
     def all(self, statement: str, params: dict | None = None) -> list[dict]:
         """One autocommit statement; all its rows."""
         with self.connection() as conn:
-            return conn.execute(statement, params).fetchall()
+            return conn.rows_cursor.execute(statement, params).fetchall()
 
     def answer_rows(self, statement: str, params: dict | None = None) -> list[dict]:
         """One autocommit statement whose rows go into a JSON answer as they are: numerics arrive as
         NumericAsJson fragments (no arithmetic on them in Python)."""
         with self.connection() as conn:
-            cursor = conn.cursor()
-            cursor.adapters.register_loader("numeric", NumericAsJson)
-            return cursor.execute(statement, params).fetchall()
+            return conn.answer_cursor.execute(statement, params).fetchall()
 
     @contextmanager
-    def transaction(self, isolation: IsolationLevel | None = None) -> Iterator[psycopg.Connection]:
+    def transaction(self, isolation: IsolationLevel | None = None) -> Iterator[Session]:
         """One READ COMMITTED (or given isolation) transaction; commits on success, rolls back on error."""
         pinned = self._pinned()
         if pinned is not None:
@@ -221,11 +236,11 @@ class Database:
         are retried. Inside `pinned()` the statement joins the pinned transaction, whose owner retries."""
         pinned = self._pinned()
         if pinned is not None:
-            return pinned.execute(statement, params).fetchall()
+            return pinned.rows_cursor.execute(statement, params).fetchall()
 
         def once() -> list[dict]:
             with self._borrow(isolation=IsolationLevel.SERIALIZABLE) as conn:
-                return conn.execute(statement, params).fetchall()
+                return conn.rows_cursor.execute(statement, params).fetchall()
 
         return self._retried(once, RETRYABLE, attempts)
 
