@@ -262,3 +262,16 @@ def test_paint_batch_codes_must_be_ascii_digits_of_the_allowed_lengths(conn, row
     for code in ("123", "123456", "1234567890123", "١٢٣٤", "12345\n", "abcd"):
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("INSERT INTO batches (article_id, batch_code) VALUES (%s, %s)", (rows["art"], code))
+
+
+def test_the_local_cluster_runs_with_the_production_settings(local_cluster, database_url):
+    with psycopg.connect(database_url) as conn:
+        shown = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("max_pred_locks_per_page", "max_pred_locks_per_transaction", "wal_compression")
+        }
+    assert shown == {
+        "max_pred_locks_per_page": "32",
+        "max_pred_locks_per_transaction": "1024",
+        "wal_compression": "lz4",
+    }
