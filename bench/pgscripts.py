@@ -183,12 +183,14 @@ def _detail(group_id, client_event_id) -> dict:
 
 
 def list_statements(sql: Statements) -> tuple[str, str | None, bool]:
-    """What DraftGroups.on_get runs for status=DRAFT: the pending-set statement where the schema has it
-    (no index covers status there), else the general one with a status filter; and the separate count
-    statement of schemas whose page does not carry its total (None since migration 0007)."""
+    """What DraftGroups.on_get runs for status=DRAFT and no other filter: the unfiltered pending-set
+    statement where there is one, else the pending-set statement (no index covers status there), else
+    the general one with a status filter; and the separate count statement of schemas whose page does
+    not carry its total (None since migration 0007)."""
     counting = next((sql[name] for name in ("count_pending_groups", "count_groups") if name in sql), None)
-    if "list_pending_groups" in sql:
-        return sql.list_pending_groups, counting, False
+    for name in ("list_all_pending_groups", "list_pending_groups"):
+        if name in sql:
+            return sql[name], counting, False
     return sql.list_groups, counting, True
 
 

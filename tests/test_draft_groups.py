@@ -448,3 +448,26 @@ def test_a_page_past_the_end_still_counts_the_matching_groups(client, as_admin, 
     past = {**params, "cursor": encode([min(groups)])}
     page = client.simulate_get("/api/draft-groups", headers=as_admin, params=past).json
     assert page == {"items": [], "next_cursor": None, "total": 2}
+
+
+def test_the_unfiltered_draft_list_answers_as_the_filtered_statement_does(client, as_admin, stockroom):
+    # status=DRAFT alone runs list_all_pending_groups; with a filter that every group passes (they all
+    # sit at the default location) it runs list_pending_groups: page by page the answers must agree
+    article, batch = stockroom.paint_batch(stock="10")
+    groups = [create(client, as_admin, [line(article, batch, "1")]).json for _ in range(5)]
+    location = groups[0]["location_id"]
+    assert {g["location_id"] for g in groups} == {location}
+
+    def pages(**params):
+        answers, cursor = [], None
+        while True:
+            query = {"status": "DRAFT", "limit": 2, **params, **({"cursor": cursor} if cursor else {})}
+            answer = client.simulate_get("/api/draft-groups", headers=as_admin, params=query).json
+            answers.append(answer)
+            cursor = answer["next_cursor"]
+            if cursor is None:
+                return answers
+
+    unfiltered = pages()
+    assert [len(a["items"]) for a in unfiltered] == [2, 2, 1] and {a["total"] for a in unfiltered} == {5}
+    assert unfiltered == pages(location_id=location)

@@ -418,7 +418,8 @@ class DraftGroups(DraftResource):
             "created_by": created_by_filter(req),
         }
         if status == "DRAFT":  # no index covers status; the pending set is small
-            listing = self.sql.list_pending_groups
+            filtered = any(value is not None for value in filters.values())
+            listing = self.sql.list_pending_groups if filtered else self.sql.list_all_pending_groups
         else:
             listing = self.sql.list_groups
             filters["status"] = status
