@@ -207,6 +207,7 @@ class Bench:
                     conn.execute("VACUUM pending_groups")
                 else:
                     conn.execute("VACUUM (INDEX_CLEANUP ON) draft_groups")
+            result["maintenance"] = seed.maintain(conn)
         if pool:
             attempts = (result["requests"] + result.get("failed", 0)) * per_request
             self.rates[(workload, side, connections)] = attempts / result["seconds"] / per_request

@@ -19,5 +19,5 @@ function next_group()
 end
 
 function request()
-   return wrk.format("POST", "/api/draft-groups/" .. next_group() .. "/approve", headers, "{}")
+   return stamped("POST", "/api/draft-groups/" .. next_group() .. "/approve", headers, "{}")
 end

@@ -20,5 +20,5 @@ function create_body()
 end
 
 function request()
-   return wrk.format("POST", "/api/draft-groups", headers, create_body())
+   return stamped("POST", "/api/draft-groups", headers, create_body())
 end

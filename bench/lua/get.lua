@@ -6,5 +6,5 @@ function init(args)
 end
 
 function request()
-   return wrk.format("GET", "/api/draft-groups/" .. math.random(1, history), headers)
+   return stamped("GET", "/api/draft-groups/" .. math.random(1, history), headers)
 end

@@ -7,7 +7,6 @@ function init(args)
    lo, size, stride, order, tag = tonumber(args[3]), tonumber(args[4]), tonumber(args[5]), "scattered", args[6]
    headers = auth_headers(true)
    sent, made, n = 0, 0, 0
-   list_req = wrk.format("GET", "/api/draft-groups?status=DRAFT&limit=50", headers)
 end
 
 local cycle = { "a", "l", "g", "c", "l", "g", "l", "g", "c", "l", "a", "g", "l", "g", "c", "l", "g", "c", "g", "l" }
@@ -16,11 +15,11 @@ function request()
    n = n + 1
    local kind = cycle[(n - 1) % #cycle + 1]
    if kind == "a" then
-      return wrk.format("POST", "/api/draft-groups/" .. next_group() .. "/approve", headers, "{}")
+      return stamped("POST", "/api/draft-groups/" .. next_group() .. "/approve", headers, "{}")
    elseif kind == "c" then
-      return wrk.format("POST", "/api/draft-groups", headers, create_body())
+      return stamped("POST", "/api/draft-groups", headers, create_body())
    elseif kind == "l" then
-      return list_req
+      return stamped("GET", "/api/draft-groups?status=DRAFT&limit=50", headers)
    end
-   return wrk.format("GET", "/api/draft-groups/" .. math.random(1, history), headers)
+   return stamped("GET", "/api/draft-groups/" .. math.random(1, history), headers)
 end
