@@ -226,7 +226,7 @@ class Observer:
         self.log = ServerLog(log)
 
     def begin(self, service) -> None:
-        from .procs import tree_cpu
+        from .procs import cpu_seconds, postgres_processes, tree_cpu
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute("SELECT pg_stat_statements_reset()")
@@ -234,15 +234,18 @@ class Observer:
         self.service = service
         self.svc_cpu = service.cpu() if service else 0.0
         self.pg_cpu = tree_cpu(self.postmaster)
+        self.pg_processes = postgres_processes(self.postmaster)
+        self.pg_reaped = cpu_seconds(self.postmaster, with_reaped=True) - cpu_seconds(self.postmaster)
         self.gave_up = service.gave_up() if service else 0
         if service and service.sampler:
             service.sampler.mark()
         self.started = time.monotonic()
 
     def end(self) -> dict:
-        from .procs import tree_cpu
+        from .procs import cpu_by_kind, tree_cpu
 
         pg_cpu = tree_cpu(self.postmaster) - self.pg_cpu
+        pg_by_kind = cpu_by_kind(self.postmaster, self.pg_processes, self.pg_reaped)
         svc_cpu = (self.service.cpu() - self.svc_cpu) if self.service else 0.0
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute("SET pg_stat_statements.track = 'none'")
@@ -255,6 +258,7 @@ class Observer:
         return {
             "service_cpu_s": svc_cpu,
             "postgres_cpu_s": pg_cpu,
+            "postgres_cpu_by_kind_s": pg_by_kind,
             "server_errors": self.log.errors(),
             "service_gave_up": (self.service.gave_up() - self.gave_up) if self.service else 0,
             "worker_rss_max_kb": self.service.sampler.window_kb

@@ -102,6 +102,38 @@ def tree_cpu(pid: int) -> float:
     return cpu_seconds(pid, with_reaped=True) + sum(cpu_seconds(child) for child in children(pid))
 
 
+def postgres_processes(postmaster: int) -> dict[int, tuple[str, float]]:
+    """The postmaster's live children: pid -> (kind, CPU seconds so far); kind is what the process title
+    says ("checkpointer", "autovacuum worker", ...), "client backend" for connections."""
+    found = {}
+    for pid in children(postmaster):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue
+        kind = title.removeprefix("postgres: ")
+        if "(" in kind or "[local]" in kind:  # "user database host(port) state"
+            kind = "client backend"
+        found[pid] = (kind, cpu_seconds(pid))
+    return found
+
+
+def cpu_by_kind(
+    postmaster: int, before: dict[int, tuple[str, float]], reaped_before: float
+) -> dict[str, float]:
+    """CPU seconds by kind of PostgreSQL process since `before` (a postgres_processes() snapshot, taken
+    when the postmaster's reaped children had used `reaped_before`); "exited" is what processes that
+    ended since used (pgbench's backends, autovacuum workers)."""
+    now = postgres_processes(postmaster)
+    spent: dict[str, float] = {}
+    for pid, (kind, cpu) in now.items():
+        spent[kind] = spent.get(kind, 0.0) + cpu - before.get(pid, (kind, 0.0))[1]
+    vanished = sum(cpu for pid, (_, cpu) in before.items() if pid not in now)
+    reaped = cpu_seconds(postmaster, with_reaped=True) - cpu_seconds(postmaster)
+    spent["exited"] = reaped - reaped_before - vanished
+    return {kind: round(cpu, 3) for kind, cpu in sorted(spent.items()) if round(cpu, 3)}
+
+
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -311,6 +311,7 @@ def render(
     )
     out += earlier_section(main, earlier or [])
     out += pred_section(runs, setting)
+    out += background_section(runs, setting)
     out += growth_section(growth)
     for old in earlier_growth or []:
         out += growth_section(old, earlier=True)
@@ -374,6 +375,46 @@ def earlier_section(main: dict, earlier: list[dict]) -> list[str]:
         ],
         rows,
     )
+
+
+def background_section(runs: list[dict], setting) -> list[str]:
+    """Per round, the reads' PostgreSQL CPU by kind of process: whether a round's slower read ran beside
+    work of PostgreSQL's own (a checkpoint, autovacuum) or did more work in the backends itself."""
+    reads = [
+        r
+        for r in runs
+        if r["workload"] in ("list", "get")
+        and r["connections"] == 8
+        and r.get("pred_locks_per_page") == setting
+        and r.get("postgres_cpu_by_kind_s")
+        and r["requests"]
+    ]
+    if not reads:
+        return []
+    kinds = sorted({k for r in reads for k in r["postgres_cpu_by_kind_s"]} - {"client backend"})
+    rows = [
+        [
+            r["workload"],
+            r["side"],
+            str(r["round"] + 1),
+            f(r["rate"]),
+            *(
+                f(1000 * r["postgres_cpu_by_kind_s"].get(kind, 0.0) / r["requests"], 3)
+                for kind in ["client backend", *kinds]
+            ),
+        ]
+        for r in sorted(reads, key=lambda r: (r["workload"], r["side"], r["round"]))
+    ]
+    return [
+        "",
+        "## PostgreSQL's CPU during the reads, by process",
+        "",
+        "Milliseconds of CPU per request (per transaction for pgbench) of each kind of PostgreSQL process",
+        "during each read run at 8 connections; `exited` is what processes that ended during the run used",
+        "(pgbench's own backends, autovacuum workers).",
+        "",
+        *table(["workload", "side", "round", "req/s", "client backends", *kinds], rows),
+    ]
 
 
 def pred_section(runs: list[dict], setting) -> list[str]:
