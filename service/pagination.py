@@ -1,4 +1,9 @@
-"""Keyset pagination: `limit` (default 50, max 500) and an opaque cursor naming the last row seen."""
+"""Keyset pagination: `limit` (default 50, max 500) and an opaque cursor naming the last row seen.
+
+The statements compare the key with `coalesce(%(after_id)s, <end of the key's range>)` rather than
+`%(after_id)s IS NULL OR id < %(after_id)s`: in a generic (prepared) plan the first is an index
+condition, the second a filter, so a deep page would scan from the top, and the plan's estimate rises
+enough that PostgreSQL re-plans the statement on every call instead (docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ LEFT JOIN LATERAL (
         SELECT count(*) AS line_count, coalesce(sum(d.quantity_kg), 0) AS total_quantity_kg
         FROM weigh_in_drafts d WHERE d.draft_group_id = g.id
     ) s
-    WHERE %(after_id)s::bigint IS NULL OR g.id < %(after_id)s
+    WHERE g.id < coalesce(%(after_id)s::bigint, 9223372036854775807)
     ORDER BY g.id DESC
     LIMIT %(limit)s
 ) page ON true
@@ -179,7 +179,7 @@ LEFT JOIN LATERAL (
            NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
     FROM matching p
     JOIN users u ON u.id = p.created_by_user_id
-    WHERE %(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s
+    WHERE p.group_id < coalesce(%(after_id)s::bigint, 9223372036854775807)
     ORDER BY p.group_id DESC
     LIMIT %(limit)s
 ) page ON true
@@ -197,7 +197,7 @@ LEFT JOIN LATERAL (
            NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
     FROM pending_groups p
     JOIN users u ON u.id = p.created_by_user_id
-    WHERE %(after_id)s::bigint IS NULL OR p.group_id < %(after_id)s
+    WHERE p.group_id < coalesce(%(after_id)s::bigint, 9223372036854775807)
     ORDER BY p.group_id DESC
     LIMIT %(limit)s
 ) page ON true

@@ -27,7 +27,7 @@ WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
   AND (%(location_id)s::bigint IS NULL OR d.location_id = %(location_id)s)
   AND (%(article_id)s::bigint IS NULL OR d.article_id = %(article_id)s)
   AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
-  AND (%(after_id)s::bigint IS NULL OR d.id < %(after_id)s)
+  AND d.id < coalesce(%(after_id)s::bigint, 9223372036854775807)
 ORDER BY d.id DESC
 LIMIT %(limit)s
 

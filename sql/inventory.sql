@@ -154,7 +154,7 @@ WITH page AS (
     WHERE (%(order_number)s::text IS NULL OR r.order_number = %(order_number)s)
       AND (%(from)s::date IS NULL OR r.received_date >= %(from)s::date)
       AND (%(to)s::date IS NULL OR r.received_date <= %(to)s::date)
-      AND (%(after_id)s::bigint IS NULL OR r.id < %(after_id)s)
+      AND r.id < coalesce(%(after_id)s::bigint, 9223372036854775807)
     ORDER BY r.id DESC
     LIMIT %(limit)s
 )

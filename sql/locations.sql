@@ -4,7 +4,7 @@
 -- A page of locations by id, the configured default marked.
 SELECT id, code, name, is_active, code = %(default_code)s AS is_default, created_at
 FROM locations
-WHERE %(after_id)s::bigint IS NULL OR id > %(after_id)s
+WHERE id > coalesce(%(after_id)s::bigint, 0)
 ORDER BY id
 LIMIT %(limit)s
 

@@ -21,6 +21,6 @@ WHERE (%(tx_type)s::text IS NULL OR t.tx_type = %(tx_type)s)
   AND (%(order_number)s::text IS NULL OR t.order_number = %(order_number)s)
   AND (%(from)s::timestamptz IS NULL OR t.occurred_at >= %(from)s)
   AND (%(before)s::timestamptz IS NULL OR t.occurred_at < %(before)s)
-  AND (%(after_id)s::bigint IS NULL OR t.id < %(after_id)s)
+  AND t.id < coalesce(%(after_id)s::bigint, 9223372036854775807)
 ORDER BY t.id DESC
 LIMIT %(limit)s

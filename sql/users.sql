@@ -9,7 +9,7 @@ RETURNING id, username, role, is_active, created_at, updated_at
 -- A page of users by id, with the total.
 SELECT id, username, role, is_active, created_at, updated_at
 FROM users
-WHERE %(after_id)s::bigint IS NULL OR id > %(after_id)s
+WHERE id > coalesce(%(after_id)s::bigint, 0)
 ORDER BY id
 LIMIT %(limit)s
 
