@@ -33,6 +33,17 @@ def decode(cursor: str) -> list:
     return values
 
 
+def _is_id(value) -> bool:
+    """A database id, as the cursors this API issues carry them: a bigint of 1 or more."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 2**63
+
+
+def _fits(value, kind: type | tuple[type, ...]) -> bool:
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return False
+    return _is_id(value) if isinstance(value, int) else True
+
+
 class Page:
     """The page a request asks for: `limit` and the keyset position after the cursor (or None)."""
 
@@ -45,7 +56,7 @@ class Page:
         if self.after is None:
             return None
         value = self.after[0]
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not _is_id(value):
             raise ValidationFailed({"cursor": "is not a cursor this API issued"})
         return value
 
@@ -54,10 +65,7 @@ class Page:
         if self.after is None:
             return None
         values = self.after
-        if len(values) != len(kinds) or any(
-            isinstance(value, bool) or not isinstance(value, kind)
-            for value, kind in zip(values, kinds, strict=True)
-        ):
+        if len(values) != len(kinds) or not all(map(_fits, values, kinds)):
             raise ValidationFailed({"cursor": "is not a cursor this API issued"})
         return values
 

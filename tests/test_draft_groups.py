@@ -471,3 +471,18 @@ def test_the_unfiltered_draft_list_answers_as_the_filtered_statement_does(client
     unfiltered = pages()
     assert [len(a["items"]) for a in unfiltered] == [2, 2, 1] and {a["total"] for a in unfiltered} == {5}
     assert unfiltered == pages(location_id=location)
+
+
+@pytest.mark.parametrize("position", [2**63, 0, -5, 1.5, "7"])
+def test_a_cursor_no_page_could_have_issued_is_400(client, as_admin, position):
+    import base64
+
+    import orjson
+
+    cursor = base64.urlsafe_b64encode(orjson.dumps([position])).decode().rstrip("=")
+    for status in ("DRAFT", "APPROVED"):
+        result = client.simulate_get(
+            "/api/draft-groups", headers=as_admin, params={"status": status, "cursor": cursor}
+        )
+        assert result.status_code == 400, result.text
+        assert "cursor" in result.json["error"]["details"]["fields"]
