@@ -1,12 +1,13 @@
-"""The approval is one statement, and its plan uses indexes on a history of 100k drafts."""
+"""The approval is one statement, its plan uses indexes on a history of 100k drafts, and the DRAFT list
+keeps its generic plan."""
 
 from __future__ import annotations
 
 import json
-import re
 
 import psycopg
 
+from bench.run import as_prepared  # the bench's EXPLAIN of a generic plan
 from service.db import Statements
 
 from .test_draft_groups import approve, create, line
@@ -138,30 +139,13 @@ def test_the_draft_list_keeps_its_generic_plan(database_url):
     # estimated dearer than the plans made for the values (less a small allowance for planning); the
     # page's keyset test must not make it dearer, or every call is planned anew (~0.13 ms)
     _seed_pending(database_url)
-    text, values = prepared(Statements().list_all_pending_groups, {"after_id": None, "limit": 51})
+    prepare, execute = as_prepared(Statements().list_all_pending_groups, {"after_id": None, "limit": 51})
     with psycopg.connect(database_url, autocommit=True) as conn:
         costs = {}
         for mode in ("force_generic_plan", "force_custom_plan"):
             conn.execute(f"SET plan_cache_mode = {mode}")
-            conn.execute(f"PREPARE listing AS {text}")
-            plan = conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE listing ({values})").fetchone()[0]
+            conn.execute(prepare)
+            plan = conn.execute(f"EXPLAIN (FORMAT JSON) {execute}").fetchone()[0]
             costs[mode] = plan[0]["Plan"]["Total Cost"]
-            conn.execute("DEALLOCATE listing")
+            conn.execute("DEALLOCATE hot")
     assert costs["force_generic_plan"] <= costs["force_custom_plan"], costs
-
-
-def prepared(statement: str, params: dict) -> tuple[str, str]:
-    """`statement` with $n placeholders, as psycopg prepares it, and its parameters as SQL literals."""
-    names: list[str] = []
-
-    def number(match: re.Match) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    text = re.sub(r"%\((\w+)\)s", number, statement)
-    literal = {None: "NULL"}
-    return text, ", ".join(
-        literal.get(params[n], f"'{params[n]}'") if not isinstance(params[n], int) else str(params[n])
-        for n in names
-    )
