@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-import orjson
+import msgspec
 import psycopg
 from psycopg import IsolationLevel
 from psycopg import _queries as psycopg_queries
 from psycopg.adapt import Loader
-from psycopg.rows import dict_row
+from psycopg.rows import RowFactory, dict_row
 from psycopg_pool import ConnectionPool
 
 from .config import PROJECT_ROOT
@@ -70,11 +70,11 @@ class Statements:
 
 
 class NumericAsJson(Loader):
-    """numeric → an orjson Fragment of PostgreSQL's own digits: the value enters a JSON answer as the
-    number it is, without a Decimal built and formatted back (and never a float)."""
+    """numeric → PostgreSQL's own digits as raw JSON: the value enters a JSON answer as the number it
+    is, without a Decimal built and formatted back (and never a float)."""
 
-    def load(self, data) -> orjson.Fragment:
-        return orjson.Fragment(bytes(data))
+    def load(self, data) -> msgspec.Raw:
+        return msgspec.Raw(bytes(data))
 
 
 class Session(psycopg.Connection):
@@ -86,9 +86,15 @@ class Session(psycopg.Connection):
         return self.cursor()
 
     @functools.cached_property
-    def answer_cursor(self) -> psycopg.Cursor:
-        cursor = self.cursor()
-        cursor.adapters.register_loader("numeric", NumericAsJson)
+    def _answer_cursors(self) -> dict[RowFactory, psycopg.Cursor]:
+        return {}
+
+    def answer_cursor(self, row_factory: RowFactory = dict_row) -> psycopg.Cursor:
+        """The kept cursor for answers whose rows `row_factory` makes (one cursor per factory)."""
+        cursor = self._answer_cursors.get(row_factory)
+        if cursor is None:
+            cursor = self._answer_cursors[row_factory] = self.cursor(row_factory=row_factory)
+            cursor.adapters.register_loader("numeric", NumericAsJson)
         return cursor
 
 
@@ -213,11 +219,13 @@ class Database:
         with self.connection() as conn:
             return conn.rows_cursor.execute(statement, params).fetchall()
 
-    def answer_rows(self, statement: str, params: dict | None = None) -> list[dict]:
+    def answer_rows(
+        self, statement: str, params: dict | None = None, row_factory: RowFactory = dict_row
+    ) -> list:
         """One autocommit statement whose rows go into a JSON answer as they are: numerics arrive as
-        NumericAsJson fragments (no arithmetic on them in Python)."""
+        NumericAsJson raw JSON (no arithmetic on them in Python); rows as `row_factory` makes them."""
         with self.connection() as conn:
-            return conn.answer_cursor.execute(statement, params).fetchall()
+            return conn.answer_cursor(row_factory).execute(statement, params).fetchall()
 
     @contextmanager
     def transaction(self, isolation: IsolationLevel | None = None) -> Iterator[Session]:

@@ -486,3 +486,23 @@ def test_a_cursor_no_page_could_have_issued_is_400(client, as_admin, position):
         )
         assert result.status_code == 400, result.text
         assert "cursor" in result.json["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("params", [{"status": "DRAFT"}, {"status": "DRAFT", "source": "scale"}, {}])
+def test_a_group_reads_the_same_in_every_list_as_in_its_detail(client, as_admin, stockroom, params):
+    # the lists build their items from their own statements' rows (GroupSummary), the detail from
+    # group_detail: every field they share must come out alike, timestamps and numbers included
+    article, batch = stockroom.paint_batch(stock="10")
+    created = create(
+        client, as_admin, [line(article, batch, "1.25"), line(article, batch, "2")], source="scale"
+    )
+    detail = client.simulate_get(f"/api/draft-groups/{created.json['id']}", headers=as_admin)
+    listed = client.simulate_get("/api/draft-groups", headers=as_admin, params={**params, "limit": 1}).json
+    item = listed["items"][0]
+    assert item["id"] == created.json["id"] and listed["total"] == 1
+    assert set(item) - set(detail.json) == {"decided_by_user_id", "decided_at"}
+    assert item["decided_at"] is None and item["total_quantity_kg"] == 3.25 and item["line_count"] == 2
+    shared = {k: v for k, v in item.items() if k in detail.json}
+    assert shared == {k: detail.json[k] for k in shared}
+    assert f'"created_at":"{item["created_at"]}"'.encode() in detail.content  # the same text, not only value
+    assert item["created_at"].endswith("Z")
