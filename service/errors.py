@@ -36,8 +36,11 @@ class AppError(Exception):
 class ValidationFailed(AppError):
     status, code = 400, "VALIDATION_ERROR"
 
-    def __init__(self, fields: dict[str, str], message: str = "The request has invalid fields."):
-        super().__init__(message, details={"fields": fields})
+    def __init__(self, fields: dict[str, str], message: str | None = None):
+        # SPEC §7 keeps `details.fields` a map; the message names every problem as well, for clients that
+        # show only the message (the older desktop app renders the map as "[object Object]")
+        named = "; ".join(f"{path} {problem}" for path, problem in fields.items())
+        super().__init__(message or f"The request has invalid fields: {named}.", details={"fields": fields})
 
 
 class Unauthorized(AppError):
@@ -67,6 +70,66 @@ class Conflict(AppError):
 
     def __init__(self, code: str, message: str, **details: Any):
         super().__init__(message, code=code, details=details)
+
+
+SHORTAGE_FIGURES = (
+    "draft_id",
+    "article_id",
+    "article_no",
+    "batch_id",
+    "batch_code",
+    "required_kg",
+    "available_stock_kg",
+    "available_surplus_kg",
+    "shortage_kg",
+)
+
+
+class InsufficientStock(Conflict):
+    """409 for a booking some of whose lines the balances cannot serve (nothing was booked).
+
+    The message names each short line as a person reads it; `details` holds the figures column-wise, one
+    array per figure with one element per short line (line i is element i of every array). Every details
+    value is an array of scalars, so clients that render `key: value` pairs (the older desktop app) show
+    them as comma-separated figures instead of "[object Object]"."""
+
+    def __init__(self, short_lines: list[dict[str, Any]]):
+        named = "; ".join(
+            f"{line['article_no']} batch {line['batch_code']} is {line['shortage_kg']:.2f} kg short"
+            for line in short_lines
+        )
+        count = len(short_lines)
+        super().__init__(
+            "INSUFFICIENT_STOCK",
+            f"Not enough stock and surplus for {count} line{'s' if count != 1 else ''}; nothing was booked. "
+            f"{named}.",
+            **{figure: [line[figure] for line in short_lines] for figure in SHORTAGE_FIGURES},
+        )
+
+
+def line_problems(
+    problems: list[dict[str, Any]],
+    catalog: dict[str, tuple[int, str, str]],
+    prefix: str,
+    figures: tuple[str, ...],
+) -> AppError:
+    """The error for the lines a statement refused (`problems`: each with `n`, `code` and `figures`).
+
+    The most fundamental kind of problem wins (the catalog's order: code -> status, message, field); its
+    lines are named in the message and in `details.fields`, and every refused line's figures follow
+    column-wise (`line`, then one array per figure), so no details value is an object."""
+    code = min((p["code"] for p in problems), key=list(catalog).index)
+    status, message, field = catalog[code]
+    paths = [f"{prefix}[{p['n']}].{field}" if prefix else field for p in problems if p["code"] == code]
+    columns = {"line": [p["n"] for p in problems], "problem": [p["code"] for p in problems]}
+    columns |= {figure: [p.get(figure) for p in problems] for figure in figures}
+    where = f" ({', '.join(paths)})" if prefix else ""
+    return AppError(
+        message.rstrip(".") + where + ".",
+        code=code,
+        status=status,
+        details={"fields": dict.fromkeys(paths, message), **columns},
+    )
 
 
 class Busy(AppError):

@@ -163,7 +163,8 @@ LEFT JOIN LATERAL (
 ORDER BY page.id DESC
 
 -- name: list_pending_groups
--- list_groups for status=DRAFT, read from pending_groups alone (exactly the DRAFT groups, each with its
+-- list_groups for status=DRAFT, but oldest first (a work queue: the groups waiting longest come first,
+-- so none is pushed off the first page by newer ones), read from pending_groups alone (exactly the DRAFT groups, each with its
 -- list columns, see migration 0007): flat in the size of history, no probe of draft_groups or the lines.
 WITH matching AS NOT MATERIALIZED (
     SELECT p.* FROM pending_groups p
@@ -179,11 +180,11 @@ LEFT JOIN LATERAL (
            NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
     FROM matching p
     JOIN users u ON u.id = p.created_by_user_id
-    WHERE p.group_id < coalesce(%(after_id)s::bigint, 9223372036854775807)
-    ORDER BY p.group_id DESC
+    WHERE p.group_id > coalesce(%(after_id)s::bigint, 0)
+    ORDER BY p.group_id
     LIMIT %(limit)s
 ) page ON true
-ORDER BY page.id DESC
+ORDER BY page.id
 
 -- name: list_all_pending_groups
 -- list_pending_groups when no filter is given (the admins' DRAFT list): the same page and total. Kept
@@ -197,11 +198,11 @@ LEFT JOIN LATERAL (
            NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
     FROM pending_groups p
     JOIN users u ON u.id = p.created_by_user_id
-    WHERE p.group_id < coalesce(%(after_id)s::bigint, 9223372036854775807)
-    ORDER BY p.group_id DESC
+    WHERE p.group_id > coalesce(%(after_id)s::bigint, 0)
+    ORDER BY p.group_id
     LIMIT %(limit)s
 ) page ON true
-ORDER BY page.id DESC
+ORDER BY page.id
 
 -- name: rename_group
 -- Renames a DRAFT group (admin or its creator), in the DRAFT list too, and audits it as RENAME.

@@ -14,21 +14,37 @@ WHERE d.id = coalesce(%(draft_id)s::bigint,
   AND (%(viewer_is_admin)s OR d.created_by_user_id = %(viewer_id)s)
 
 -- name: list_drafts
--- A page of readable lines, newest first.
+-- A page of readable lines: the caller's own first, newest first, then everyone else's, newest first (so
+-- a screen of "my recent drafts" finds them on the first page). Each part is read down an index and cut
+-- at the page size before they are joined; the keyset is (mine, id), `after_mine` 1 or 0.
+WITH matching AS NOT MATERIALIZED (
+    SELECT d.* FROM weigh_in_drafts d
+    WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
+      AND (%(draft_type)s::text IS NULL OR d.draft_type = %(draft_type)s)
+      AND (%(location_id)s::bigint IS NULL OR d.location_id = %(location_id)s)
+      AND (%(article_id)s::bigint IS NULL OR d.article_id = %(article_id)s)
+      AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
+), mine AS (
+    SELECT m.*, 1 AS mine FROM matching m
+    WHERE m.created_by_user_id = %(viewer_id)s AND coalesce(%(after_mine)s::int, 1) = 1
+      AND m.id < coalesce(%(after_id)s::bigint, 9223372036854775807)
+    ORDER BY m.id DESC
+    LIMIT %(limit)s
+), others AS (
+    SELECT m.*, 0 AS mine FROM matching m
+    WHERE m.created_by_user_id <> %(viewer_id)s
+      AND m.id < CASE WHEN %(after_mine)s::int = 0 THEN %(after_id)s::bigint ELSE 9223372036854775807 END
+    ORDER BY m.id DESC
+    LIMIT %(limit)s
+)
 SELECT d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
        d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
        a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
-       d.consumed_surplus_kg, d.consumed_stock_kg
-FROM weigh_in_drafts d
+       d.consumed_surplus_kg, d.consumed_stock_kg, d.mine
+FROM (SELECT * FROM mine UNION ALL SELECT * FROM others) d
 JOIN articles a ON a.id = d.article_id
 JOIN batches b ON b.id = d.batch_id
-WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
-  AND (%(draft_type)s::text IS NULL OR d.draft_type = %(draft_type)s)
-  AND (%(location_id)s::bigint IS NULL OR d.location_id = %(location_id)s)
-  AND (%(article_id)s::bigint IS NULL OR d.article_id = %(article_id)s)
-  AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
-  AND d.id < coalesce(%(after_id)s::bigint, 9223372036854775807)
-ORDER BY d.id DESC
+ORDER BY d.mine DESC, d.id DESC
 LIMIT %(limit)s
 
 -- name: count_drafts

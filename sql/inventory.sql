@@ -161,7 +161,7 @@ WITH page AS (
 SELECT p.id, p.receipt_key, p.order_number, p.location_id, l.code AS location_code, p.received_date,
        p.created_at AS received_at, p.client_event_id, p.user_id, u.username AS user_name,
        t.article_id, a.article_no, a.description, t.batch_id, b.batch_code, b.expiry_date,
-       t.quantity_kg AS quantity, t.meta ->> 'note' AS note
+       t.quantity_kg, t.meta ->> 'note' AS note
 FROM page p
 JOIN locations l ON l.id = p.location_id
 JOIN users u ON u.id = p.user_id

@@ -44,7 +44,10 @@ def test_approval_case(client, as_admin, stockroom, case):
             assert (_cents(stock), _cents(surplus)) == (_cents(final["stock"]), _cents(final["surplus"]))
     else:
         assert stockroom.snapshot() == before
-        shortages = result.json["error"]["details"]["shortages"]
+        details = result.json["error"]["details"]
+        shortages = [
+            dict(zip(details, figures, strict=True)) for figures in zip(*details.values(), strict=True)
+        ]
         draft_ids = [d["id"] for d in group["drafts"]]
         assert [
             (

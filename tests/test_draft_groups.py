@@ -83,17 +83,21 @@ def test_short_group_changes_nothing_and_lists_the_short_line(client, as_admin, 
     assert result.status_code == 409
     error = result.json["error"]
     assert error["code"] == "INSUFFICIENT_STOCK"
-    assert error["details"]["shortages"] == [
-        {
-            "draft_id": group["drafts"][1]["id"],
-            "article_id": a2,
-            "batch_id": b2,
-            "required_kg": 2,
-            "available_stock_kg": 1,
-            "available_surplus_kg": 0.5,
-            "shortage_kg": 0.5,
-        }
+    article_no = client.simulate_get(f"/api/draft-groups/{group['id']}", headers=as_admin).json["drafts"][1][
+        "article_no"
     ]
+    assert error["details"] == {
+        "draft_id": [group["drafts"][1]["id"]],
+        "article_id": [a2],
+        "article_no": [article_no],
+        "batch_id": [b2],
+        "batch_code": [group["drafts"][1]["batch_code"]],
+        "required_kg": [2],
+        "available_stock_kg": [1],
+        "available_surplus_kg": [0.5],
+        "shortage_kg": [0.5],
+    }
+    assert f"{article_no} batch {group['drafts'][1]['batch_code']} is 0.50 kg short" in error["message"]
     assert stockroom.snapshot() == before
     detail = client.simulate_get(f"/api/draft-groups/{group['id']}", headers=as_admin).json
     assert detail["status"] == "DRAFT" and {d["status"] for d in detail["drafts"]} == {"DRAFT"}
@@ -379,8 +383,8 @@ def test_pending_groups_holds_exactly_the_draft_groups_as_they_are(
             (g["id"], g["name"], g["line_count"], g["total_quantity_kg"]) for g in page.json["items"]
         ], page.json["total"]
 
-    items, total = listed(as_admin)
-    assert total == 3 and items[1:] == [(own["id"], own["name"], 2, 8.25), (kept["id"], "renamed", 1, 1)]
+    items, total = listed(as_admin)  # oldest first: the approval queue
+    assert total == 3 and items[:2] == [(kept["id"], "renamed", 1, 1), (own["id"], own["name"], 2, 8.25)]
     assert listed(as_admin, source="scale") == ([(own["id"], own["name"], 2, 8.25)], 1)
     assert listed(as_operator)[1] == 1
     assert listed(as_admin, created_by=own["created_by_user_id"], source="ui_admin") == ([], 0)
@@ -446,8 +450,10 @@ def test_a_page_past_the_end_still_counts_the_matching_groups(client, as_admin, 
             assert approve(client, as_admin, group_id).status_code == 200
     params = {"status": status} if status else {}
     last = client.simulate_get("/api/draft-groups", headers=as_admin, params={**params, "limit": 1}).json
-    assert [g["id"] for g in last["items"]] == [groups[1]] and last["total"] == 2 and last["next_cursor"]
-    past = {**params, "cursor": encode([min(groups)])}
+    # DRAFT lists oldest first (the approval queue), the others newest first
+    first, end = (groups[0], max(groups)) if status == "DRAFT" else (groups[1], min(groups))
+    assert [g["id"] for g in last["items"]] == [first] and last["total"] == 2 and last["next_cursor"]
+    past = {**params, "cursor": encode([end])}
     page = client.simulate_get("/api/draft-groups", headers=as_admin, params=past).json
     assert page == {"items": [], "next_cursor": None, "total": 2}
 

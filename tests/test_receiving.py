@@ -87,7 +87,7 @@ def test_a_different_expiry_is_409_batch_expiry_mismatch_and_books_nothing(clien
     assert result.status_code == 409
     error = result.json["error"]
     assert error["code"] == "BATCH_EXPIRY_MISMATCH"
-    assert error["details"]["lines"][0]["existing_expiry_date"] == "2030-01-01"
+    assert error["details"]["existing_expiry_date"] == ["2030-01-01"]
     assert stockroom.snapshot() == before
 
 
@@ -146,7 +146,10 @@ def test_a_multi_line_receipt_with_one_bad_line_books_nothing(client, as_admin, 
     assert result.status_code == 400
     error = result.json["error"]
     assert error["code"] == "INVALID_BATCH_FORMAT"
-    assert error["details"]["fields"] == {"lines[2].batch_code": error["message"]}
+    rule = "Paint batch codes are 4-5 or 9-12 digits (0-9), nothing else."
+    assert error["details"]["fields"] == {"lines[2].batch_code": rule}
+    assert error["message"] == rule.rstrip(".") + " (lines[2].batch_code)."
+    assert error["details"]["line"] == [2] and error["details"]["batch_code"] == ["1234567"]
     assert stockroom.snapshot() == before
     with psycopg.connect(stockroom.url) as conn:
         assert conn.execute("SELECT count(*) FROM batches").fetchone()[0] == batches_before
@@ -289,14 +292,14 @@ def test_receipt_history_groups_lines_per_receipt_newest_first(client, as_admin,
     ).json
     result = client.simulate_get("/api/inventory/receipts", headers=as_admin)
     assert result.status_code == 200, result.text
-    items = result.json["items"]
+    items = result.json["history"]
     assert result.json["total"] == 2
     assert [r["receipt_key"] for r in items] == [second["receipt_key"], first["receipt_key"]]
     newest = items[0]
     assert (newest["order_number"], newest["line_count"], newest["total_quantity"]) == ("PO-2", 2, 3.5)
     assert newest["user_name"] == "admin" and newest["received_at"]
     assert [
-        (line["article_no"], line["description"], line["batch_code"], line["quantity"], line["user_name"])
+        (line["article_no"], line["description"], line["batch_code"], line["quantity_kg"], line["user_name"])
         for line in newest["lines"]
     ] == [
         (paint["article_no"], "Clear coat", "12345", 1, "admin"),
@@ -318,7 +321,7 @@ def test_receipt_history_pages_and_filters_by_order_number_and_received_dates(cl
     def keys(**params):
         result = client.simulate_get("/api/inventory/receipts", headers=as_admin, params=params)
         assert result.status_code == 200, result.text
-        return [(r["order_number"], r["received_date"]) for r in result.json["items"]], result.json
+        return [(r["order_number"], r["received_date"]) for r in result.json["history"]], result.json
 
     assert keys(order_number=" po-1 ")[0] == [("PO-1", "2024-03-04"), ("PO-1", "2024-03-02")]
     assert keys(**{"from": "2024-03-02", "to": "2024-03-03"})[0] == [

@@ -18,6 +18,7 @@ import psycopg
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import QUANTITY, Schema, obj, plain, quantity, query_bool, query_choice
@@ -50,6 +51,14 @@ ARTICLE_INPUT = {
 CREATE = Schema(obj(ARTICLE_INPUT, ["article_no"]))
 EDIT = Schema({**obj(ARTICLE_INPUT), "minProperties": 1})
 ALIAS_CREATE = Schema(obj({"alias": plain(100)}, ["alias"]))
+ARTICLE_FIELDS = (
+    "id",
+    *ARTICLE_INPUT,
+    "created_at",
+    "updated_at",
+    "aliases",
+    "last_consumed_at",
+)
 
 ARTICLE = {
     "type": "object",
@@ -128,6 +137,19 @@ def normalised(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def article_filters(req: falcon.Request) -> dict[str, Any]:
+    active = query_choice(req, "active", ("true", "false", "all")) or "true"
+    q = (req.get_param("q") or "").strip()
+    if len(q) > 100 or "\x00" in q:
+        raise ValidationFailed({"q": "must be at most 100 characters, without NUL"})
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {
+        "active": None if active == "all" else active == "true",
+        "is_paint": query_bool(req, "is_paint"),
+        "like": f"%{escaped}%" if q else None,
+    }
+
+
 def in_use(counts: dict, message: str) -> Conflict:
     return Conflict("ARTICLE_IN_USE", message, **counts)
 
@@ -163,16 +185,10 @@ class Articles:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
         after = page.after_values(str)
-        active = query_choice(req, "active", ("true", "false", "all")) or "true"
-        q = (req.get_param("q") or "").strip()
-        if len(q) > 100 or "\x00" in q:
-            raise ValidationFailed({"q": "must be at most 100 characters, without NUL"})
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        filters = {
-            "active": None if active == "all" else active == "true",
-            "is_paint": query_bool(req, "is_paint"),
-            "like": f"%{escaped}%" if q else None,
-        }
+        filters = article_filters(req)
+        if wants_whole_list(req):
+            params = {**filters, "after_key": None, "limit": None}
+            return answer_whole(resp, self.db, self.sql.list_articles, params, ARTICLE_FIELDS, "articles")
         with self.db.connection() as conn, conn.pipeline():
             rows = conn.execute(
                 self.sql.list_articles,

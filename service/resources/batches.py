@@ -10,6 +10,7 @@ import psycopg
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import AppError, Conflict, NotFound, ValidationFailed
+from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import DATE, ID, Schema, obj, plain, query_choice, query_int
@@ -33,6 +34,7 @@ LISTED_BATCH = {
     "type": "object",
     "properties": {**BATCH["properties"], "stock_qty": {}, "surplus_qty": {}, "total_qty": {}},
 }
+LISTED_BATCH_FIELDS = tuple(LISTED_BATCH["properties"])
 NOTE = {"anyOf": [plain(1000, 0), {"type": "null"}]}
 CREATE = Schema(
     obj(
@@ -94,8 +96,12 @@ class ArticleBatches:
             "location_id": query_int(req, "location_id"),
             "after_expiry": after[0] if after else None,
             "after_code": after[1] if after else None,
-            "limit": page.limit + 1,
+            "limit": None if wants_whole_list(req) else page.limit + 1,
         }
+        if wants_whole_list(req):
+            if self.db.one(self.sql.count_batches, filters) is None:
+                raise NotFound("article", article_no=article)
+            return answer_whole(resp, self.db, self.sql.list_batches, params, LISTED_BATCH_FIELDS, "batches")
         with self.db.connection() as conn, conn.pipeline():
             rows = conn.execute(self.sql.list_batches, params)
             total = conn.execute(self.sql.count_batches, filters)

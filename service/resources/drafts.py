@@ -12,7 +12,15 @@ import psycopg
 
 from ..auth import ADMIN, User
 from ..db import RETRYABLE, Database, Statements
-from ..errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    InsufficientStock,
+    NotFound,
+    ValidationFailed,
+    line_problems,
+)
 from ..idempotency import read_committed
 from ..openapi import operation, query
 from ..pagination import Page
@@ -258,12 +266,8 @@ def creation_error(result: dict, prefix: str) -> AppError:
             f"client_event_id {ids[0]!r} was already used for different content.",
             client_event_ids=ids,
         )
-    # report the most fundamental kind of problem (404, then 400, then 409), listing all its lines
-    code = min((p["code"] for p in problems), key=lambda c: list(LINE_PROBLEMS).index(c))
-    status, message, field = LINE_PROBLEMS[code]
-    lines = [p for p in problems if p["code"] == code]
-    fields = {f"{prefix}[{p['n']}].{field}" if prefix else field: message for p in lines}
-    return AppError(message, code=code, status=status, details={"fields": fields, "lines": problems})
+    # the most fundamental kind of problem (404, then 400, then 409) names the error
+    return line_problems(problems, LINE_PROBLEMS, prefix, ("article_id", "batch_id"))
 
 
 def viewer(req: falcon.Request) -> dict:
@@ -346,25 +350,12 @@ class Drafting:
         rows = self.db.serializable(self.sql.approve_group, params)
         outcome = rows[0]["outcome"]
         if outcome == "short":
-            shortages = [
-                {
-                    k: r[k]
-                    for k in (
-                        "article_id",
-                        "batch_id",
-                        "available_stock_kg",
-                        "available_surplus_kg",
-                        "shortage_kg",
-                    )
-                }
-                | {"draft_id": r["id"], "required_kg": r["quantity_kg"]}
-                for r in rows
-                if r["shortage_kg"] > 0
-            ]
-            raise Conflict(
-                "INSUFFICIENT_STOCK",
-                "Not enough stock and surplus for every line; nothing was booked.",
-                shortages=shortages,
+            raise InsufficientStock(
+                [
+                    {**row, "draft_id": row["id"], "required_kg": row["quantity_kg"]}
+                    for row in rows
+                    if row["shortage_kg"] > 0
+                ]
             )
         decided(outcome, group_id or draft_id, draft_id is not None)
         return rows
@@ -426,7 +417,7 @@ def decision_doc(summary: str, response: dict, errors: tuple[int, ...]) -> dict:
 class DraftGroups(DraftResource):
     doc = {
         "get": operation(
-            "List draft groups (operators: their own), newest first",
+            "List draft groups (operators: their own): DRAFT oldest first (the queue), others newest first",
             response=page_schema(GROUP_SCHEMA),
             params=[
                 *LIST_PARAMS,
@@ -530,7 +521,7 @@ class DraftGroupItem(DraftResource):
 class Drafts(DraftResource):
     doc = {
         "get": operation(
-            "List drafts (operators: their own), newest first",
+            "List drafts (operators: their own): the caller's own first, newest first, then the others",
             response=page_schema(DRAFT_SCHEMA),
             params=[
                 *LIST_PARAMS,
@@ -559,10 +550,27 @@ class Drafts(DraftResource):
             "article_id": query_int(req, "article_id"),
             "created_by": created_by_filter(req),
         }
+        after = page.after  # [mine (1 or 0), id]
+        if after is not None and not (
+            len(after) == 2
+            and all(type(value) is int for value in after)
+            and after[0] in (0, 1)
+            and 1 <= after[1] < 2**63
+        ):
+            raise ValidationFailed({"cursor": "is not a cursor this API issued"})
+        params = {
+            **filters,
+            "viewer_id": req.context.user.id,
+            "after_mine": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "limit": page.limit + 1,
+        }
         with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(self.sql.list_drafts, {**filters, **page.params()})
+            rows = conn.execute(self.sql.list_drafts, params)
             total = conn.execute(self.sql.count_drafts, filters)
-        resp.media = page.answer([draft_body(r) for r in rows.fetchall()], total.fetchone()["total"])
+        body = page.answer(rows.fetchall(), total.fetchone()["total"], key=lambda r: [r["mine"], r["id"]])
+        body["items"] = [draft_body(r) for r in body["items"]]
+        resp.media = body
 
     @read_committed
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -16,7 +16,8 @@ import orjson
 
 from ..auth import ADMIN, User
 from ..db import Database, Statements
-from ..errors import AppError, Conflict, NotFound, ValidationFailed
+from ..errors import AppError, Conflict, NotFound, ValidationFailed, line_problems
+from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import (
@@ -130,7 +131,7 @@ HISTORY_LINE_FIELDS = (
     "batch_id",
     "batch_code",
     "expiry_date",
-    "quantity",
+    "quantity_kg",
     "note",
     "user_name",
 )
@@ -276,13 +277,8 @@ def duplicate_event(client_event_id: str) -> Conflict:
 
 
 def receipt_error(result: dict, prefix: str) -> AppError:
-    problems = result["problems"] or []
-    code = min((p["code"] for p in problems), key=lambda c: list(RECEIPT_PROBLEMS).index(c))
-    status, message, field = RECEIPT_PROBLEMS[code]
-    fields = {
-        f"{prefix}[{p['n']}].{field}" if prefix else field: message for p in problems if p["code"] == code
-    }
-    return AppError(message, code=code, status=status, details={"fields": fields, "lines": problems})
+    figures = ("article_id", "batch_code", "expiry_date", "existing_expiry_date")
+    return line_problems(result["problems"] or [], RECEIPT_PROBLEMS, prefix, figures)
 
 
 def receipt_body(rows: list[dict], single: bool) -> dict:
@@ -396,7 +392,14 @@ class Receipts:
         "get": operation(
             "Receipt history, newest first, lines grouped per receipt",
             access=ADMIN,
-            response=page_schema(HISTORY),
+            response={
+                "type": "object",
+                "properties": {
+                    "history": {"type": "array", "items": HISTORY},
+                    "total": {"type": "integer"},
+                    "next_cursor": {"type": ["string", "null"]},
+                },
+            },
             params=[
                 *LIST_PARAMS,
                 query("order_number", {"type": "string"}, "trimmed and upper-cased, exact"),
@@ -437,11 +440,12 @@ class Receipts:
                 }
             receipt["lines"].append({field: row[field] for field in HISTORY_LINE_FIELDS})
             receipt["line_count"] += 1
-            receipt["total_quantity"] += row["quantity"]
+            receipt["total_quantity"] += row["quantity_kg"]
         body = page.answer(list(receipts.values()), total.fetchone()["total"])
         for item in body["items"]:
             del item["id"]
-        resp.media = body
+        # the older desktop client reads `history`, not `items` (SPEC §5)
+        resp.media = {"history": body["items"], "total": body["total"], "next_cursor": body["next_cursor"]}
 
 
 class Count:
@@ -584,6 +588,9 @@ class Summary:
         page = Page(req)
         after = summary_after(page)
         filters = summary_filters(req)
+        if wants_whole_list(req):
+            params = {**filters, **after, "limit": None}
+            return answer_whole(resp, self.db, self.sql.list_inventory, params, SUMMARY_FIELDS, "inventory")
         with self.db.connection() as conn, conn.pipeline():
             rows = conn.execute(self.sql.list_inventory, {**filters, **after, "limit": page.limit + 1})
             total = conn.execute(self.sql.count_inventory_rows, filters)

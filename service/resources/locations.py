@@ -7,6 +7,7 @@ import falcon
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import Conflict, ValidationFailed
+from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation
 from ..pagination import Page
 from ..validation import Schema, obj, plain
@@ -23,6 +24,7 @@ LOCATION = {
         "created_at": {"type": "string"},
     },
 }
+LOCATION_FIELDS = tuple(LOCATION["properties"])
 CREATE = Schema(
     obj({"code": plain(20), "name": plain(200), "is_active": {"type": "boolean"}}, ["code", "name"])
 )
@@ -52,6 +54,9 @@ class Locations:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
+        if wants_whole_list(req):
+            params = {"default_code": self.default_location_code, "after_id": None, "limit": None}
+            return answer_whole(resp, self.db, self.sql.list_locations, params, LOCATION_FIELDS, "locations")
         with self.db.connection() as conn, conn.pipeline():
             rows = conn.execute(
                 self.sql.list_locations, {"default_code": self.default_location_code, **page.params()}

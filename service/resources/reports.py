@@ -12,17 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 import falcon
-from psycopg.rows import tuple_row
 
 from ..auth import ADMIN
 from ..db import Database, Statements
-from ..media import dumps
+from ..listing import json_items, row_chunks, started
 from ..openapi import operation, query
 from ..validation import query_choice
 from .inventory import SUMMARY_FIELDS, summary_filters
 from .transactions import FILTER_PARAMS, TRANSACTION_FIELDS, ledger_filters
 
-CHUNK_ROWS = 500
 FORMATS = ("json", "csv")
 FORMAT_PARAM = query("format", {"enum": list(FORMATS)}, "or send Accept: text/csv")
 INVENTORY_PARAMS = [
@@ -65,62 +63,27 @@ class Report:
         self.fields = fields
         self.name = name
 
-    def _chunks(self, params: dict[str, Any]) -> Iterator[list[tuple]]:
-        with (
-            self.db.transaction() as conn,
-            conn.cursor(name=f"report_{self.name}", row_factory=tuple_row) as cur,
-        ):
-            cur.itersize = CHUNK_ROWS
-            cur.execute(self.statement, params)
-            names = [column.name for column in cur.description]
-            positions = [names.index(field) for field in self.fields]
-            while rows := cur.fetchmany(CHUNK_ROWS):
-                yield [tuple(row[i] for i in positions) for row in rows]
-
     def answer(self, req: falcon.Request, resp: falcon.Response, params: dict[str, Any]) -> None:
         as_csv = wants_csv(req)
-        chunks = self._chunks(params)
-        first = next(chunks, [])  # runs the query now: its errors still get an error answer
-        render = self._csv if as_csv else self._json
-        resp.stream = render(first, chunks)
+        chunks = started(row_chunks(self.db, self.statement, params, self.fields, f"report_{self.name}"))
         if as_csv:
+            resp.stream = self._csv(chunks)
             resp.content_type = "text/csv; charset=utf-8"
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             resp.set_header("Content-Disposition", f'attachment; filename="{self.name}-{stamp}.csv"')
         else:
+            resp.stream = json_items(chunks, self.fields, paged=False)
             resp.content_type = falcon.MEDIA_JSON
 
-    def _csv(self, first: list[tuple], rest: Iterator[list[tuple]]) -> Iterator[bytes]:
+    def _csv(self, chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        try:
-            writer.writerow(self.fields)
-            for rows in _all(first, rest):
-                writer.writerows([csv_cell(value) for value in row] for row in rows)
-                yield buffer.getvalue().encode("utf-8")
-                buffer.seek(0)
-                buffer.truncate()
-        finally:
-            rest.close()
-
-    def _json(self, first: list[tuple], rest: Iterator[list[tuple]]) -> Iterator[bytes]:
-        try:
-            yield b'{"items":['
-            separator = b""
-            for rows in _all(first, rest):
-                if rows:
-                    yield separator + b",".join(
-                        dumps(dict(zip(self.fields, row, strict=True))) for row in rows
-                    )
-                    separator = b","
-            yield b"]}"
-        finally:
-            rest.close()
-
-
-def _all(first: list[tuple], rest: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
-    yield first
-    yield from rest
+        writer.writerow(self.fields)
+        for rows in chunks:
+            writer.writerows([csv_cell(value) for value in row] for row in rows)
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
 
 
 class InventoryReport:

@@ -7,6 +7,7 @@ import falcon
 from ..auth import ADMIN, UserCache
 from ..db import Database, Statements
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
 from ..passwords import MAX_LENGTH, hash_password, password_problem
@@ -23,6 +24,7 @@ USER = obj(
         "updated_at": {"type": "string"},
     }
 )
+USER_FIELDS = tuple(USER["properties"])
 CREATE = Schema(
     obj(
         {"username": text(100, pattern=r"\S"), "password": text(MAX_LENGTH), "role": ROLE},
@@ -62,6 +64,9 @@ class Users:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
+        if wants_whole_list(req):
+            params = {"after_id": None, "limit": None}
+            return answer_whole(resp, self.db, self.sql.list_users, params, USER_FIELDS, "users")
         with self.db.connection() as conn, conn.pipeline():
             rows = conn.execute(self.sql.list_users, page.params())
             total = conn.execute(self.sql.count_users)

@@ -1,0 +1,81 @@
+"""Whole lists, streamed: a named statement read through a server-side cursor in chunks and written as
+JSON (or CSV by the reports) while it is read, so a worker's memory stays flat whatever the size.
+
+Lists sized by master data (locations, articles, an article's batches, users, the inventory summary)
+answer whole this way when a request names neither `limit` nor `cursor` (the older desktop client reads
+every list whole); with either they page (service/pagination.py). The first chunk is read before the
+answer starts, so a bad request or an unreachable database still gets an error envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import falcon
+from psycopg.rows import tuple_row
+
+from .db import Database
+from .media import dumps
+
+CHUNK_ROWS = 500
+
+
+def wants_whole_list(req: falcon.Request) -> bool:
+    """A request that names neither `limit` nor `cursor` asks for the whole list."""
+    return req.get_param("limit") is None and req.get_param("cursor") is None
+
+
+def row_chunks(
+    db: Database, statement: str, params: dict[str, Any], fields: tuple[str, ...], name: str
+) -> Iterator[list[tuple]]:
+    """The statement's rows in chunks of CHUNK_ROWS, each row the values of `fields` in that order."""
+    with db.transaction() as conn, conn.cursor(name=f"stream_{name}", row_factory=tuple_row) as cur:
+        cur.itersize = CHUNK_ROWS
+        cur.execute(statement, params)
+        names = [column.name for column in cur.description]
+        positions = [names.index(field) for field in fields]
+        while rows := cur.fetchmany(CHUNK_ROWS):
+            yield [tuple(row[i] for i in positions) for row in rows]
+
+
+def started(chunks: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+    """The chunks with the first one already read: the statement runs (and may fail) now, not once the
+    answer has begun."""
+    first = next(chunks, [])
+
+    def replay() -> Iterator[list[tuple]]:
+        try:
+            yield first
+            yield from chunks
+        finally:
+            chunks.close()
+
+    return replay()
+
+
+def json_items(chunks: Iterator[list[tuple]], fields: tuple[str, ...], *, paged: bool) -> Iterator[bytes]:
+    """`{"items": [...]}` (with `"total"` and `"next_cursor": null` after the items when `paged`, the
+    shape of a list page that holds everything)."""
+    yield b'{"items":['
+    separator, total = b"", 0
+    for rows in chunks:
+        if rows:
+            yield separator + b",".join(dumps(dict(zip(fields, row, strict=True))) for row in rows)
+            separator = b","
+            total += len(rows)
+    yield b'],"total":%d,"next_cursor":null}' % total if paged else b"]}"
+
+
+def answer_whole(
+    resp: falcon.Response,
+    db: Database,
+    statement: str,
+    params: dict[str, Any],
+    fields: tuple[str, ...],
+    name: str,
+) -> None:
+    """Answers a list request with every row the statement gives, streamed."""
+    chunks = started(row_chunks(db, statement, params, fields, name))
+    resp.content_type = falcon.MEDIA_JSON
+    resp.stream = json_items(chunks, fields, paged=True)
