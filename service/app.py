@@ -72,7 +72,7 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
     article_item = articles.ArticleItem(db, sql)
     spec = system.OpenApi()
     routes = [
-        Route("/health", system.Health(db, sql)),
+        Route("/health", system.Health(db, sql, config.env)),
         Route("/openapi.json", spec),
         Route("/api/auth/login", auth.Login(db, sql, tokens, login_limit)),
         Route("/api/auth/refresh", auth.Refresh(db, sql, tokens, config.refresh_token_rotation == "strict")),
@@ -114,7 +114,8 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
 
     middleware: list[object] = [RequestId(), AccessLog(db), BodyLimit(config.max_body_bytes)]
     if config.cors_origins:
-        middleware.append(falcon.CORSMiddleware(allow_origins=list(config.cors_origins)))
+        origins = "*" if config.cors_origins == ("*",) else list(config.cors_origins)
+        middleware.append(falcon.CORSMiddleware(allow_origins=origins))
     middleware.append(AuthMiddleware(openapi.access_rules(routes), tokens, user_cache))
     app = falcon.App(middleware=middleware)
     media = handlers()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PGDATA_DIR = PROJECT_ROOT / ".pgdata"
+# an origin as browsers send it; `null` is what pages loaded from file:// (the packaged desktop app) send
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 
 class ConfigError(ValueError):
@@ -85,6 +88,13 @@ class Config:
             except ValueError:
                 raise ConfigError(f"TRUSTED_PROXIES has an invalid network: {cidr!r}") from None
 
+        origins = tuple(filter(None, (o.strip() for o in env.get("CORS_ORIGINS", "").split(","))))
+        for origin in origins:
+            if not (origin == "null" or _ORIGIN.fullmatch(origin) or origins == ("*",)):
+                raise ConfigError(
+                    f"CORS_ORIGINS has an invalid origin: {origin!r} (scheme://host[:port], null, or * alone)"
+                )
+
         web_concurrency = integer("WEB_CONCURRENCY", 2, 1, 64)
         threads = integer("THREADS", 4, 1, 64)
         return cls(
@@ -102,7 +112,7 @@ class Config:
             rate_limit_storage_uri=text("RATE_LIMIT_STORAGE_URI", ""),
             login_attempts_per_minute=integer("LOGIN_ATTEMPTS_PER_MINUTE", 6, 0, 1_000_000),
             trusted_proxies=tuple(proxies),
-            cors_origins=tuple(filter(None, (o.strip() for o in env.get("CORS_ORIGINS", "").split(",")))),
+            cors_origins=origins,
             default_location_code=text("DEFAULT_LOCATION_CODE", "13"),
             max_body_bytes=integer("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
             log_level=choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),

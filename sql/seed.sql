@@ -1,8 +1,17 @@
 -- name: seed_location
--- The default location exists (created once).
-INSERT INTO locations (code, name)
-VALUES (%(code)s, %(name)s)
-ON CONFLICT (code) DO NOTHING
+-- The default location exists (created once). On a fresh database (no location at all) it gets id 13,
+-- which the older desktop client sends as location_id, and the identity moves past it; a database that
+-- has locations keeps them as they are.
+WITH created AS (
+    INSERT INTO locations (id, code, name) OVERRIDING SYSTEM VALUE
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM locations) THEN 13
+                ELSE nextval(pg_get_serial_sequence('locations', 'id')) END,
+           %(code)s, %(name)s
+    WHERE NOT EXISTS (SELECT 1 FROM locations WHERE code = %(code)s)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+SELECT setval(pg_get_serial_sequence('locations', 'id'), 13) AS moved FROM created WHERE id = 13
 
 -- name: seed_demo
 -- Demo master data and balances, each balance booked through the ledger so reconcile stays empty.

@@ -29,11 +29,22 @@ def test_seed_creates_location_and_users_once_and_prints_passwords_once(database
     second = _run(database_url, "seed")
     assert "password=" not in second.stdout
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT code FROM locations").fetchall() == [("13",)]
+        # the older desktop client sends location_id 13: a fresh database's default location has that id
+        assert conn.execute("SELECT id, code FROM locations").fetchall() == [(13, "13")]
+        conn.execute("INSERT INTO locations (code, name) VALUES ('14', 'Next')")
+        assert conn.execute("SELECT id FROM locations WHERE code = '14'").fetchone() == (14,)
         roles = conn.execute(
             "SELECT username, role, password_hash LIKE '$argon2id$%%' FROM users ORDER BY id"
         )
         assert roles.fetchall() == [("admin", "ADMIN", True), ("operator", "OPERATOR", True)]
+
+
+def test_seed_leaves_the_locations_of_a_used_database_alone(database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO locations (code, name) VALUES ('A1', 'Hall A')")
+    assert _run(database_url, "seed").returncode == 0
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT id, code FROM locations ORDER BY id").fetchall() == [(1, "A1"), (2, "13")]
 
 
 def test_seed_demo_balances_equal_their_ledger_sums(database_url):

@@ -14,8 +14,8 @@ from ..openapi import operation
 
 HEALTH_SCHEMA = {
     "type": "object",
-    "required": ["status", "database", "version"],
-    "properties": {name: {"type": "string"} for name in ("status", "database", "version")},
+    "required": ["status", "database", "version", "environment"],
+    "properties": {name: {"type": "string"} for name in ("status", "database", "version", "environment")},
 }
 
 
@@ -27,9 +27,10 @@ class Health:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database, sql: Statements, environment: str):
         self.db = db
         self.sql = sql
+        self.environment = environment  # the desktop app's settings page shows it
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
@@ -42,6 +43,7 @@ class Health:
                 "status": "unavailable",
                 "database": "unavailable",
                 "version": __version__,
+                "environment": self.environment,
                 "error": {
                     "code": "DATABASE_UNAVAILABLE",
                     "message": "The database does not answer.",
@@ -49,7 +51,12 @@ class Health:
                 },
             }
             return
-        resp.media = {"status": "ok", "database": "ok", "version": __version__}
+        resp.media = {
+            "status": "ok",
+            "database": "ok",
+            "version": __version__,
+            "environment": self.environment,
+        }
 
 
 class OpenApi:
