@@ -129,3 +129,75 @@ def test_csv_export_of_200k_ledger_rows_streams_with_flat_worker_memory(database
     # ten times the rows of the warm-up, about 27 MB of CSV: memory must not follow the size
     assert peak - before < 4 * 1024
     assert after - before < 4 * 1024
+
+
+def _seed_inventory(url: str, rows: int) -> None:
+    """`rows` (location, batch) balances of 1 kg over 200 articles, each booked in the ledger."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        location = conn.execute(
+            "INSERT INTO locations (code, name) VALUES ('13', 'Main') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO articles (article_no, description) "
+            "SELECT 'P-' || lpad(n::text, 4, '0'), 'Paint ' || n FROM generate_series(1, 200) n"
+        )
+        conn.execute(
+            """INSERT INTO batches (article_id, batch_code, expiry_date)
+               SELECT a.id, (10000 + n)::text, DATE '2030-01-01' + (n %% 365)
+               FROM articles a CROSS JOIN generate_series(1, %s) n""",
+            (rows // 200,),
+        )
+        conn.execute(
+            "INSERT INTO stock (location_id, batch_id, article_id, quantity_kg) "
+            "SELECT %s, id, article_id, 1 FROM batches",
+            (location,),
+        )
+        conn.execute(
+            """INSERT INTO transactions (tx_type, bucket, quantity_kg, location_id, article_id, batch_id, source)
+               SELECT 'STOCK_RECEIPT', 'STOCK', 1, location_id, article_id, batch_id, 'import' FROM stock"""
+        )
+
+
+def test_the_whole_inventory_summary_of_20k_rows_streams_with_flat_worker_memory(
+    database_url, accounts, start_server
+):
+    rows = 20_000
+    _seed_inventory(database_url, rows)
+    server = start_server(database_url, WEB_CONCURRENCY=1, THREADS=1)
+    worker = _worker_pid(server.process.pid)
+    login = urllib.request.Request(
+        server.base + "/api/auth/login",
+        data=json.dumps({"username": "operator", "password": "operator-password-1"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=10) as reply:
+        token = json.load(reply)["access_token"]
+    # warm up the whole path with the same list at a tenth of the size (one article in ten)
+    with _get(server, "/api/inventory/summary?limit=500", token) as reply:
+        json.load(reply)
+    warm = 0
+    for article in range(1, 201, 10):
+        with _get(server, f"/api/inventory/summary?article_id={article}", token) as reply:
+            warm += len(json.load(reply)["items"])
+    before = _rss_kb(worker)
+
+    peak = before
+    with _get(server, "/api/inventory/summary", token) as reply:  # no limit: the whole list
+        assert reply.headers.get("Content-Length") is None  # streamed, not built in memory first
+        body = _Counted(reply)
+        chunks = []
+        while chunk := body.read(64 * 1024):
+            chunks.append(chunk)
+            peak = max(peak, _rss_kb(worker))
+    after = _rss_kb(worker)
+    answer = json.loads(b"".join(chunks))
+
+    print(
+        f"\nwhole inventory summary of {len(answer['items'])} rows ({body.bytes / 2**20:.1f} MiB); worker RSS "
+        f"after a {warm}-row warm-up {before / 1024:.1f} MiB, peak while streaming {peak / 1024:.1f} MiB, "
+        f"after {after / 1024:.1f} MiB"
+    )
+    assert len(answer["items"]) == answer["total"] == rows and answer["next_cursor"] is None
+    assert warm == rows // 10
+    assert peak - before < 4 * 1024
+    assert after - before < 4 * 1024
