@@ -134,5 +134,5 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
                 if responder is not None and not hasattr(responder, "__wrapped__"):
                     setattr(route.resource, name, keyed.wrap(responder))
         app.add_route(route.path, route.resource, **({"suffix": route.suffix} if route.suffix else {}))
-    spec.publish(openapi.document(routes))
+    spec.publish(openapi.document(routes, not_keyed=NOT_KEYED))
     return app

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
+
+import msgspec
 
 from . import __version__
 from .auth import ANY, PUBLIC
@@ -32,29 +35,43 @@ def operation(
     *,
     access: str = ANY,
     body: dict[str, Any] | None = None,
+    body_required: bool = True,
     ok: int = 200,
-    response: dict[str, Any] | None = None,
+    response: type | None = None,
+    csv: bool = False,
     errors: tuple[int, ...] = (),
     params: list[dict[str, Any]] | None = None,
+    database: bool = True,
 ) -> dict[str, Any]:
     """One operation object. `access` (PUBLIC, ANY signed-in user, ADMIN) is also what the auth
-    middleware enforces, so the description and the behaviour cannot drift apart."""
+    middleware enforces, so the description and the behaviour cannot drift apart. `response` is the
+    answer's shape (a Struct of service/shapes.py; `document` turns it into a schema); a 204 has none.
+    The error statuses every such operation can answer are added here: 400 for a body or parameters,
+    413/415 for a body, 401/403 for access, 503 for the database."""
     public, role = access == PUBLIC, (access if access not in (PUBLIC, ANY) else None)
-    responses: dict[str, Any] = {
-        str(ok): {"description": "OK", "content": {"application/json": {"schema": response or {}}}},
-    }
+    if ok == 204:
+        responses: dict[str, Any] = {"204": {"description": "No content"}}
+    else:
+        content: dict[str, Any] = {"application/json": {"schema": response}}
+        if csv:
+            content["text/csv"] = {"schema": {"type": "string"}}
+        responses = {str(ok): {"description": "OK", "content": content}}
     codes = set(errors)
     if body is not None:
+        codes |= {400, 413, 415}
+    if params:
         codes.add(400)
     if not public:
         codes.add(401)
     if role:
         codes.add(403)
+    if database:
+        codes.add(503)
     for code in sorted(codes):
         responses[str(code)] = {"$ref": "#/components/responses/Error"}
     op: dict[str, Any] = {"summary": summary, "responses": responses, "x-access": access}
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
     if params:
         op["parameters"] = params
     if public:
@@ -85,28 +102,61 @@ def access_rules(routes) -> dict[tuple[str, str], str]:
     return rules
 
 
-def document(routes) -> dict[str, Any]:
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "a repeat with the same key and request gets the kept answer",
+}
+
+
+def document(routes, not_keyed: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """The whole description. POSTs and PATCHes under /api (but `not_keyed`) take an Idempotency-Key
+    (409 while the first request runs, 422 for another request under the same key)."""
     paths: dict[str, Any] = {}
+    shapes: list[type] = []
     for route in routes:
         doc = getattr(route.resource, f"doc_{route.suffix}" if route.suffix else "doc", {})
         path = public_path(route.path)
         item = paths.setdefault(path, {})
         for method in METHODS:
-            if method in doc:
-                op = dict(doc[method])
-                names = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
-                if names:
-                    op["parameters"] = [
-                        {"name": n, "in": "path", "required": True, "schema": _path_schema(n)} for n in names
-                    ] + op.get("parameters", [])
-                item[method] = op
+            if method not in doc:
+                continue
+            op = copy.deepcopy(doc[method])  # the class's doc stays as declared (types, not refs)
+            names = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
+            parameters = [
+                {"name": n, "in": "path", "required": True, "schema": _path_schema(n)} for n in names
+            ] + op.get("parameters", [])
+            if names:
+                op["responses"].setdefault("404", {"$ref": "#/components/responses/Error"})
+            if method in ("post", "patch") and route.path.startswith("/api/") and route.path not in not_keyed:
+                parameters.append(IDEMPOTENCY_KEY)
+                for code in ("400", "409", "422"):
+                    op["responses"].setdefault(code, {"$ref": "#/components/responses/Error"})
+            if parameters:
+                op["parameters"] = parameters
+            op["responses"] = dict(sorted(op["responses"].items()))
+            for answer in op["responses"].values():
+                for media in answer.get("content", {}).values():
+                    if not isinstance(media["schema"], dict):  # a shape (Struct or Page[...])
+                        shapes.append(media["schema"])
+            item[method] = op
+    refs, components = msgspec.json.schema_components(shapes, ref_template="#/components/schemas/{name}")
+    by_shape = dict(zip(shapes, refs, strict=True))
+    for item in paths.values():
+        for op in item.values():
+            for answer in op["responses"].values():
+                for media in answer.get("content", {}).values():
+                    if not isinstance(media["schema"], dict):  # a shape (Struct or Page[...])
+                        media["schema"] = by_shape[media["schema"]]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Weigh-in Service", "version": __version__},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": {"Error": ERROR_SCHEMA, **components},
             "responses": {
                 "Error": {
                     "description": "An error in the standard envelope",

@@ -131,3 +131,40 @@ def test_a_nul_character_in_a_string_is_400_not_500(config, db):
         "/test/echo", body=b'{"a": "x\\u0000y"}', headers={"Content-Type": "application/json"}
     )
     assert_envelope(result, 400, "VALIDATION_ERROR")
+
+
+def test_openapi_documents_a_non_empty_schema_for_every_2xx_answer(client):
+    spec = client.simulate_get("/openapi.json").json
+    components = spec["components"]["schemas"]
+    empty = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            for status, answer in op["responses"].items():
+                if not status.startswith("2"):
+                    continue
+                if status == "204":  # no content, and none documented
+                    assert "content" not in answer, (method, path)
+                    continue
+                schema = answer["content"]["application/json"]["schema"]
+                resolved = components[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+                if not resolved.get("properties") or not resolved.get("required"):
+                    empty.append(f"{method.upper()} {path} {status}")
+    assert empty == []
+
+
+def test_openapi_documents_the_errors_the_service_answers(client):
+    spec = client.simulate_get("/openapi.json").json
+    paths = spec["paths"]
+    for path, item in paths.items():
+        for method, op in item.items():
+            if "requestBody" in op or any(p["in"] != "path" for p in op.get("parameters", [])):
+                assert "400" in op["responses"], (method, path)  # bad parameters or body
+    assert "401" in paths["/api/auth/refresh"]["post"]["responses"]
+    for report in ("/api/reports/inventory", "/api/reports/transactions"):
+        assert "text/csv" in paths[report]["get"]["responses"]["200"]["content"]
+    keyed = paths["/api/draft-groups"]["post"]
+    assert {"409", "422"} <= set(keyed["responses"])
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in keyed["parameters"])
+    assert not paths["/api/draft-groups/{id}/approve"]["post"]["requestBody"][
+        "required"
+    ]  # the app sends none

@@ -15,6 +15,7 @@ import falcon
 import orjson
 import psycopg
 
+from .. import shapes
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -22,7 +23,7 @@ from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import QUANTITY, Schema, obj, plain, quantity, query_bool, query_choice
-from .drafts import LIST_PARAMS, page_schema
+from .drafts import LIST_PARAMS
 
 MAX_AMOUNT = Decimal("999999999.99")
 NULLABLE_TEXT = {  # field: max length; stored trimmed, an empty string is stored as null
@@ -51,46 +52,8 @@ ARTICLE_INPUT = {
 CREATE = Schema(obj(ARTICLE_INPUT, ["article_no"]))
 EDIT = Schema({**obj(ARTICLE_INPUT), "minProperties": 1})
 ALIAS_CREATE = Schema(obj({"alias": plain(100)}, ["alias"]))
-ARTICLE_FIELDS = (
-    "id",
-    *ARTICLE_INPUT,
-    "created_at",
-    "updated_at",
-    "aliases",
-    "last_consumed_at",
-)
+ARTICLE_FIELDS = shapes.Article.__struct_fields__
 
-ARTICLE = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        **{field: {} for field in ARTICLE_INPUT},
-        "created_at": {"type": "string"},
-        "updated_at": {"type": "string"},
-        "last_consumed_at": {"type": ["string", "null"]},
-        "aliases": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"id": {"type": "integer"}, "alias": {"type": "string"}},
-            },
-        },
-    },
-}
-RESOLVED = {
-    **ARTICLE,
-    "properties": {**ARTICLE["properties"], "matched_by": {"enum": ["article_no", "alias", "barcode"]}},
-}
-ALIAS = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "article_id": {"type": "integer"},
-        "alias": {"type": "string"},
-        "slot": {"type": "integer"},
-        "created_at": {"type": "string"},
-    },
-}
 IN_USE_ERRORS = (404, 409)
 
 
@@ -158,7 +121,7 @@ class Articles:
     doc = {
         "get": operation(
             "List articles by article_no, with aliases and last_consumed_at",
-            response=page_schema(ARTICLE),
+            response=shapes.Page[shapes.Article],
             params=[
                 *LIST_PARAMS,
                 query("active", {"enum": ["true", "false", "all"]}, "default true"),
@@ -173,7 +136,7 @@ class Articles:
             access=ADMIN,
             body=CREATE.schema,
             ok=201,
-            response=ARTICLE,
+            response=shapes.Article,
             errors=(409,),
         ),
     }
@@ -230,12 +193,14 @@ class Articles:
 
 class ArticleItem:
     doc = {
-        "get": operation("One article by article_no, with its aliases", response=ARTICLE, errors=(404,)),
+        "get": operation(
+            "One article by article_no, with its aliases", response=shapes.Article, errors=(404,)
+        ),
         "patch": operation(
             "Edit an article (by id); null clears an optional field",
             access=ADMIN,
             body=EDIT.schema,
-            response=ARTICLE,
+            response=shapes.Article,
             errors=IN_USE_ERRORS,
         ),
         "delete": operation(
@@ -249,13 +214,13 @@ class ArticleItem:
         "post": operation(
             "Archive an article (by id): no new drafts or receipts",
             access=ADMIN,
-            response=ARTICLE,
+            response=shapes.Article,
             errors=(404,),
         )
     }
     doc_restore = {
         "post": operation(
-            "Restore an archived article (by id)", access=ADMIN, response=ARTICLE, errors=(404,)
+            "Restore an archived article (by id)", access=ADMIN, response=shapes.Article, errors=(404,)
         )
     }
 
@@ -335,7 +300,7 @@ class ArticleResolve:
     doc = {
         "get": operation(
             "The article a scanned or typed code names: article_no, then alias, then barcode",
-            response=RESOLVED,
+            response=shapes.ResolvedArticle,
             errors=(404, 409),
             params=[query("query", {"type": "string", "minLength": 1, "maxLength": 200})],
         )
@@ -365,14 +330,17 @@ class ArticleResolve:
 class Aliases:
     doc = {
         "get": operation(
-            "An article's aliases (by article id)", access=ADMIN, response=page_schema(ALIAS), errors=(404,)
+            "An article's aliases (by article id)",
+            access=ADMIN,
+            response=shapes.Page[shapes.Alias],
+            errors=(404,),
         ),
         "post": operation(
             "Add an alias (upper-cased, trimmed; globally unique; at most 5 per article)",
             access=ADMIN,
             body=ALIAS_CREATE.schema,
             ok=201,
-            response=ALIAS,
+            response=shapes.Alias,
             errors=(404, 409),
         ),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from .. import shapes
 from ..auth import PUBLIC, bearer_token
 from ..db import Database, Statements
 from ..errors import Unauthorized, ValidationFailed
@@ -13,23 +14,6 @@ from ..ratelimit import LoginLimit
 from ..tokens import TokenIssuer, digest, new_family, new_refresh_token
 from ..validation import Schema, obj, text
 
-USER_SCHEMA = obj(
-    {
-        "id": {"type": "integer"},
-        "username": {"type": "string"},
-        "role": {"enum": ["ADMIN", "OPERATOR"]},
-        "is_active": {"type": "boolean"},
-    }
-)
-TOKENS_SCHEMA = obj(
-    {
-        "access_token": {"type": "string"},
-        "refresh_token": {"type": "string"},
-        "token_type": {"type": "string"},
-        "expires_in": {"type": "integer"},
-        "user": USER_SCHEMA,
-    }
-)
 LOGIN = Schema(obj({"username": text(100), "password": text(MAX_LENGTH)}, ["username", "password"]))
 EMPTY = Schema(obj({}))
 LOGOUT = Schema(obj({"refresh_token": text(200)}))
@@ -70,7 +54,7 @@ class Login(TokenResponder):
             "Sign in; 6 attempts a minute per client IP",
             access=PUBLIC,
             body=LOGIN.schema,
-            response=TOKENS_SCHEMA,
+            response=shapes.Tokens,
             errors=(401, 429),
         )
     }
@@ -113,7 +97,9 @@ class Refresh(TokenResponder):
             "New access and refresh tokens for a refresh token sent as Bearer",
             access=PUBLIC,
             body=EMPTY.schema,
-            response=TOKENS_SCHEMA,
+            body_required=False,
+            response=shapes.Tokens,
+            errors=(401,),
         )
     }
 
@@ -146,7 +132,10 @@ class Refresh(TokenResponder):
 class Logout:
     doc = {
         "post": operation(
-            "Revoke a refresh token's family (or, without one, all of the caller's)", body=LOGOUT.schema
+            "Revoke a refresh token's family (or, without one, all of the caller's)",
+            body=LOGOUT.schema,
+            body_required=False,
+            response=shapes.Revoked,
         )
     }
 
@@ -171,7 +160,7 @@ class Logout:
 
 
 class Me:
-    doc = {"get": operation("The signed-in user", response=USER_SCHEMA)}
+    doc = {"get": operation("The signed-in user", response=shapes.Me)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = req.context.user._asdict()
@@ -182,6 +171,7 @@ class ChangePassword:
         "post": operation(
             "Change one's own password; other sessions' refresh tokens are revoked",
             body=CHANGE_PASSWORD.schema,
+            response=shapes.PasswordChanged,
         )
     }
 

@@ -7,6 +7,7 @@ from datetime import date
 import falcon
 import psycopg
 
+from .. import shapes
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import AppError, Conflict, NotFound, ValidationFailed
@@ -15,26 +16,10 @@ from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import DATE, ID, Schema, obj, plain, query_choice, query_int
 from .articles import article_no
-from .drafts import LIST_PARAMS, page_schema
+from .drafts import LIST_PARAMS
 
-BATCH_FIELDS = (
-    "id",
-    "article_id",
-    "article_no",
-    "batch_code",
-    "received_date",
-    "expiry_date",
-    "note",
-    "is_active",
-    "created_at",
-    "updated_at",
-)
-BATCH = {"type": "object", "properties": {field: {} for field in BATCH_FIELDS}}
-LISTED_BATCH = {
-    "type": "object",
-    "properties": {**BATCH["properties"], "stock_qty": {}, "surplus_qty": {}, "total_qty": {}},
-}
-LISTED_BATCH_FIELDS = tuple(LISTED_BATCH["properties"])
+BATCH_FIELDS = shapes.Batch.__struct_fields__
+LISTED_BATCH_FIELDS = shapes.ListedBatch.__struct_fields__
 NOTE = {"anyOf": [plain(1000, 0), {"type": "null"}]}
 CREATE = Schema(
     obj(
@@ -66,7 +51,7 @@ class ArticleBatches:
     doc = {
         "get": operation(
             "An article's batches (by article_no) in FEFO order: earliest expiry first, then code",
-            response=page_schema(LISTED_BATCH),
+            response=shapes.Page[shapes.ListedBatch],
             errors=(404,),
             params=[
                 *LIST_PARAMS,
@@ -120,7 +105,7 @@ class Batches:
             access=ADMIN,
             body=CREATE.schema,
             ok=201,
-            response=BATCH,
+            response=shapes.Batch,
             errors=(404, 409),
         )
     }
@@ -167,7 +152,7 @@ class BatchItem:
             "Edit a batch: note, is_active, and expiry_date only while it is unset (409 EXPIRY_ALREADY_SET)",
             access=ADMIN,
             body=EDIT.schema,
-            response=BATCH,
+            response=shapes.Batch,
             errors=(404, 409),
         )
     }

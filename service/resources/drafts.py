@@ -10,6 +10,7 @@ import msgspec
 import orjson
 import psycopg
 
+from .. import shapes
 from ..auth import ADMIN, User
 from ..db import RETRYABLE, Database, Statements
 from ..errors import (
@@ -86,37 +87,6 @@ DRAFT_EDIT = Schema({**obj({"quantity_kg": QUANTITY, "note": LINE_INPUT["note"]}
 RENAME = Schema(obj({"name": text(200)}, ["name"]))
 DECISION = Schema(obj({"note": {"anyOf": [text(1000, 0), {"type": "null"}]}}))
 
-DRAFT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        **{f: {} for f in LINE_FIELDS},
-        "consumed_surplus_kg": {"type": "number"},
-        "consumed_stock_kg": {"type": "number"},
-    },
-}
-GROUP_SUMMARY_FIELDS = (
-    "id",
-    "name",
-    "status",
-    "source",
-    "location_id",
-    "created_by_user_id",
-    "created_by_name",
-    "created_at",
-    "line_count",
-    "total_quantity_kg",
-)
-GROUP_SCHEMA = {
-    "type": "object",
-    "properties": {
-        **{f: {} for f in GROUP_SUMMARY_FIELDS},
-        "drafts": {"type": "array", "items": DRAFT_SCHEMA},
-        "decided_by_user_id": {},
-        "decided_at": {},
-        "decision_note": {},
-    },
-}
-
 
 class GroupSummary(msgspec.Struct):
     """A group in a list page, in the list statements' column order. A Struct, not a dict: a page of 50
@@ -150,17 +120,6 @@ def summary_row(cursor: psycopg.Cursor):
         return values[0], None if values[1] is None else GroupSummary(*values[1:])
 
     return make
-
-
-def page_schema(item: dict) -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": item},
-            "total": {"type": "integer"},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    }
 
 
 LIST_PARAMS = [
@@ -410,15 +369,24 @@ class DraftResource:
         self.drafting = drafting
 
 
-def decision_doc(summary: str, response: dict, errors: tuple[int, ...]) -> dict:
-    return {"post": operation(summary, access=ADMIN, body=DECISION.schema, response=response, errors=errors)}
+def decision_doc(summary: str, response: type, errors: tuple[int, ...]) -> dict:
+    return {
+        "post": operation(
+            summary,
+            access=ADMIN,
+            body=DECISION.schema,
+            body_required=False,
+            response=response,
+            errors=errors,
+        )
+    }
 
 
 class DraftGroups(DraftResource):
     doc = {
         "get": operation(
             "List draft groups (operators: their own): DRAFT oldest first (the queue), others newest first",
-            response=page_schema(GROUP_SCHEMA),
+            response=shapes.Page[shapes.GroupSummary],
             params=[
                 *LIST_PARAMS,
                 query("status", {"enum": list(STATUSES)}),
@@ -431,7 +399,7 @@ class DraftGroups(DraftResource):
             "Create a group with all its lines (or none); a re-send of the same lines answers 200",
             body=GROUP_CREATE.schema,
             ok=201,
-            response=GROUP_SCHEMA,
+            response=shapes.Group,
             errors=(403, 404, 409),
         ),
     }
@@ -476,19 +444,19 @@ class DraftGroups(DraftResource):
 class DraftGroupItem(DraftResource):
     doc = {
         "get": operation(
-            "One group with its readable lines (admin or creator)", response=GROUP_SCHEMA, errors=(404,)
+            "One group with its readable lines (admin or creator)", response=shapes.Group, errors=(404,)
         ),
         "patch": operation(
             "Rename a DRAFT group (admin or creator)",
             body=RENAME.schema,
-            response=GROUP_SCHEMA,
+            response=shapes.Group,
             errors=(404, 409),
         ),
     }
     doc_approve = decision_doc(
-        "Approve: surplus first, then stock; every line or none", GROUP_SCHEMA, (404, 409, 503)
+        "Approve: surplus first, then stock; every line or none", shapes.Group, (404, 409, 503)
     )
-    doc_reject = decision_doc("Reject the group and its lines", GROUP_SCHEMA, (404, 409))
+    doc_reject = decision_doc("Reject the group and its lines", shapes.Group, (404, 409))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         rows = self.db.answer_rows(self.sql.group_detail, detail_params(req, group_id=id))
@@ -522,7 +490,7 @@ class Drafts(DraftResource):
     doc = {
         "get": operation(
             "List drafts (operators: their own): the caller's own first, newest first, then the others",
-            response=page_schema(DRAFT_SCHEMA),
+            response=shapes.Page[shapes.Draft],
             params=[
                 *LIST_PARAMS,
                 query("status", {"enum": list(STATUSES)}),
@@ -536,7 +504,7 @@ class Drafts(DraftResource):
             "Create a single draft (a one-line group); a re-send answers 200 with the draft",
             body=DRAFT_CREATE.schema,
             ok=201,
-            response=DRAFT_SCHEMA,
+            response=shapes.Draft,
             errors=(403, 404, 409),
         ),
     }
@@ -592,16 +560,16 @@ class Drafts(DraftResource):
 
 class DraftItem(DraftResource):
     doc = {
-        "get": operation("One draft (admin or creator)", response=DRAFT_SCHEMA, errors=(404,)),
+        "get": operation("One draft (admin or creator)", response=shapes.Draft, errors=(404,)),
         "patch": operation(
             "Edit quantity_kg / note of a DRAFT line (admin or creator); audited",
             body=DRAFT_EDIT.schema,
-            response=DRAFT_SCHEMA,
+            response=shapes.Draft,
             errors=(404, 409),
         ),
     }
-    doc_approve = decision_doc("Approve a single draft's one-line group", DRAFT_SCHEMA, (404, 409, 503))
-    doc_reject = decision_doc("Reject a single draft's one-line group", DRAFT_SCHEMA, (404, 409))
+    doc_approve = decision_doc("Approve a single draft's one-line group", shapes.Draft, (404, 409, 503))
+    doc_reject = decision_doc("Reject a single draft's one-line group", shapes.Draft, (404, 409))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         row = self.db.one(self.sql.draft_detail, detail_params(req, draft_id=id))

@@ -14,6 +14,7 @@ from typing import Any
 import falcon
 import orjson
 
+from .. import shapes
 from ..auth import ADMIN, User
 from ..db import Database, Statements
 from ..errors import AppError, Conflict, NotFound, ValidationFailed, line_problems
@@ -33,7 +34,7 @@ from ..validation import (
     query_int,
 )
 from .batches import BATCH_RULE
-from .drafts import LIST_PARAMS, MAX_LINES, page_schema
+from .drafts import LIST_PARAMS, MAX_LINES
 
 MIN_RECEIPT, MAX_RECEIPT = Decimal("0.01"), Decimal("999999.99")
 MAX_AMOUNT = Decimal("999999999.99")
@@ -92,136 +93,14 @@ ADJUST = Schema(
     )
 )
 
-RECEIPT_LINE_FIELDS = (
-    "article_id",
-    "batch_id",
-    "batch_code",
-    "expiry_date",
-    "batch_created",
-    "previous_stock",
-    "new_stock",
-    "quantity_received",
+RECEIPT_LINE_FIELDS = shapes.ReceiptLine.__struct_fields__
+HISTORY_LINE_FIELDS = shapes.HistoryLine.__struct_fields__
+HISTORY_FIELDS = tuple(
+    f for f in shapes.HistoryReceipt.__struct_fields__ if f not in ("line_count", "total_quantity", "lines")
 )
-RECEIPT = {
-    "type": "object",
-    "properties": {
-        **{
-            f: {}
-            for f in (
-                "receipt_key",
-                "order_number",
-                "location_id",
-                "received_date",
-                "received_at",
-                "client_event_id",
-            )
-        },
-        "line_count": {"type": "integer"},
-        "total_quantity": {"type": "number"},
-        "lines": {
-            "type": "array",
-            "items": {"type": "object", "properties": {f: {} for f in RECEIPT_LINE_FIELDS}},
-        },
-    },
-}
-HISTORY_LINE_FIELDS = (
-    "article_id",
-    "article_no",
-    "description",
-    "batch_id",
-    "batch_code",
-    "expiry_date",
-    "quantity_kg",
-    "note",
-    "user_name",
-)
-HISTORY_FIELDS = (
-    "receipt_key",
-    "order_number",
-    "location_id",
-    "location_code",
-    "received_date",
-    "received_at",
-    "client_event_id",
-    "user_id",
-    "user_name",
-)
-HISTORY = {
-    "type": "object",
-    "properties": {
-        **{f: {} for f in HISTORY_FIELDS},
-        "line_count": {"type": "integer"},
-        "total_quantity": {"type": "number"},
-        "lines": {
-            "type": "array",
-            "items": {"type": "object", "properties": {f: {} for f in HISTORY_LINE_FIELDS}},
-        },
-    },
-}
-COUNT_FIELDS = (
-    "result",
-    "previous_stock",
-    "previous_surplus",
-    "previous_total",
-    "counted_total",
-    "delta",
-    "surplus_added",
-    "surplus_reset",
-    "shortage_group_id",
-    "shortage_draft_ids",
-    "shortage_qty",
-    "count_id",
-    "location_id",
-    "article_id",
-    "batch_id",
-    "note",
-    "client_event_id",
-    "counted_at",
-)
-COUNT_ANSWER = {"type": "object", "properties": {f: {} for f in COUNT_FIELDS}}
-ADJUST_FIELDS = (
-    "location_id",
-    "article_id",
-    "batch_id",
-    "target",
-    "mode",
-    "previous_qty",
-    "new_qty",
-    "delta",
-    "stock_qty",
-    "surplus_qty",
-    "transaction_id",
-    "note",
-)
-ADJUST_ANSWER = {"type": "object", "properties": {f: {} for f in ADJUST_FIELDS}}
-SUMMARY_FIELDS = (
-    "location_id",
-    "location_code",
-    "article_id",
-    "article_no",
-    "description",
-    "batch_id",
-    "batch_code",
-    "expiry_date",
-    "is_paint",
-    "uom",
-    "stock_qty",
-    "surplus_qty",
-    "total_qty",
-    "pending_qty",
-    "updated_at",
-)
-SUMMARY = {"type": "object", "properties": {f: {} for f in SUMMARY_FIELDS}}
-RECONCILE_FIELDS = (
-    "location_id",
-    "batch_id",
-    "article_id",
-    "bucket",
-    "balance_qty",
-    "ledger_qty",
-    "difference",
-)
-RECONCILE = {"type": "object", "properties": {f: {} for f in RECONCILE_FIELDS}}
+COUNT_FIELDS = shapes.Count.__struct_fields__
+ADJUST_FIELDS = shapes.Adjustment.__struct_fields__
+SUMMARY_FIELDS = shapes.InventoryRow.__struct_fields__
 
 # code: (status, message, field); the first kind present is the error, every problem is in details.lines
 RECEIPT_PROBLEMS = {
@@ -317,7 +196,7 @@ class Receive:
             access=ADMIN,
             body=RECEIVE.schema,
             ok=201,
-            response=RECEIPT,
+            response=shapes.Receipt,
             errors=(404, 409, 503),
         )
     }
@@ -392,14 +271,7 @@ class Receipts:
         "get": operation(
             "Receipt history, newest first, lines grouped per receipt",
             access=ADMIN,
-            response={
-                "type": "object",
-                "properties": {
-                    "history": {"type": "array", "items": HISTORY},
-                    "total": {"type": "integer"},
-                    "next_cursor": {"type": ["string", "null"]},
-                },
-            },
+            response=shapes.ReceiptHistory,
             params=[
                 *LIST_PARAMS,
                 query("order_number", {"type": "string"}, "trimmed and upper-cased, exact"),
@@ -455,7 +327,7 @@ class Count:
             "drafts the rest as an INVENTORY_SHORTAGE group",
             access=ADMIN,
             body=COUNT.schema,
-            response=COUNT_ANSWER,
+            response=shapes.Count,
             errors=(404, 409, 503),
         )
     }
@@ -513,7 +385,7 @@ class Adjust:
             "Set or change stock or surplus of one (location, batch) directly; never below zero",
             access=ADMIN,
             body=ADJUST.schema,
-            response=ADJUST_ANSWER,
+            response=shapes.Adjustment,
             errors=(404, 409, 503),
         )
     }
@@ -568,7 +440,7 @@ class Summary:
     doc = {
         "get": operation(
             "Balances per (location, batch) with pending_qty; rows with total 0 only with include_empty",
-            response=page_schema(SUMMARY),
+            response=shapes.Page[shapes.InventoryRow],
             params=[
                 *LIST_PARAMS,
                 query("location_id", ID),
@@ -630,7 +502,7 @@ class Reconcile:
         "get": operation(
             "Every (location, batch, bucket) whose balance differs from its ledger sum; empty when healthy",
             access=ADMIN,
-            response=page_schema(RECONCILE),
+            response=shapes.Page[shapes.Unreconciled],
         )
     }
 

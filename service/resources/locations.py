@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from .. import shapes
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import Conflict, ValidationFailed
@@ -11,20 +12,9 @@ from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation
 from ..pagination import Page
 from ..validation import Schema, obj, plain
-from .drafts import LIST_PARAMS, page_schema
+from .drafts import LIST_PARAMS
 
-LOCATION = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "code": {"type": "string"},
-        "name": {"type": "string"},
-        "is_active": {"type": "boolean"},
-        "is_default": {"type": "boolean"},
-        "created_at": {"type": "string"},
-    },
-}
-LOCATION_FIELDS = tuple(LOCATION["properties"])
+LOCATION_FIELDS = shapes.Location.__struct_fields__
 CREATE = Schema(
     obj({"code": plain(20), "name": plain(200), "is_active": {"type": "boolean"}}, ["code", "name"])
 )
@@ -35,14 +25,14 @@ class Locations:
         "get": operation(
             "List locations; `is_default` marks the default",
             params=LIST_PARAMS,
-            response=page_schema(LOCATION),
+            response=shapes.Page[shapes.Location],
         ),
         "post": operation(
             "Create a location (409 DUPLICATE_LOCATION)",
             access=ADMIN,
             body=CREATE.schema,
             ok=201,
-            response=LOCATION,
+            response=shapes.Location,
             errors=(409,),
         ),
     }

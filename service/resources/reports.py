@@ -13,6 +13,7 @@ from typing import Any
 
 import falcon
 
+from .. import shapes
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..listing import json_items, row_chunks, started
@@ -91,6 +92,8 @@ class InventoryReport:
         "get": operation(
             "Every inventory row (as the summary) as JSON or streamed CSV",
             access=ADMIN,
+            response=shapes.Rows[shapes.InventoryRow],
+            csv=True,
             params=[FORMAT_PARAM, *INVENTORY_PARAMS],
         )
     }
@@ -108,6 +111,8 @@ class TransactionsReport:
         "get": operation(
             "Every ledger row matching the filters, oldest first, as JSON or streamed CSV",
             access=ADMIN,
+            response=shapes.Rows[shapes.Transaction],
+            csv=True,
             params=[FORMAT_PARAM, *FILTER_PARAMS],
         )
     }

@@ -6,24 +6,18 @@ import falcon
 import psycopg
 import psycopg_pool
 
-from .. import __version__
+from .. import __version__, shapes
 from ..auth import PUBLIC
 from ..db import Database, Statements
 from ..media import dumps
 from ..openapi import operation
-
-HEALTH_SCHEMA = {
-    "type": "object",
-    "required": ["status", "database", "version", "environment"],
-    "properties": {name: {"type": "string"} for name in ("status", "database", "version", "environment")},
-}
 
 
 class Health:
     auth = None  # public, never rate limited
     doc = {
         "get": operation(
-            "Liveness and database reachability", access=PUBLIC, response=HEALTH_SCHEMA, errors=(503,)
+            "Liveness and database reachability", access=PUBLIC, response=shapes.Health, errors=(503,)
         )
     }
 
@@ -61,7 +55,11 @@ class Health:
 
 class OpenApi:
     auth = None
-    doc = {"get": operation("This OpenAPI 3.1 description", access=PUBLIC)}
+    doc = {
+        "get": operation(
+            "This OpenAPI 3.1 description", access=PUBLIC, response=shapes.OpenApiDocument, database=False
+        )
+    }
 
     def __init__(self):
         self.body = b"{}"

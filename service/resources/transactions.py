@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from .. import shapes
 from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import ValidationFailed
@@ -17,30 +18,7 @@ from .inventory import order_number
 
 TX_TYPES = ("WEIGH_IN", "SURPLUS_CONSUMED", "STOCK_CONSUMED", "INVENTORY_ADJUSTMENT", "STOCK_RECEIPT")
 BUCKETS = ("STOCK", "SURPLUS")
-TRANSACTION_FIELDS = (
-    "id",
-    "occurred_at",
-    "tx_type",
-    "bucket",
-    "quantity_kg",
-    "location_id",
-    "location_code",
-    "article_id",
-    "article_no",
-    "description",
-    "batch_id",
-    "batch_code",
-    "user_id",
-    "user_name",
-    "source",
-    "client_event_id",
-    "order_number",
-    "draft_id",
-    "draft_group_id",
-    "receipt_key",
-    "note",
-)
-TRANSACTION = {"type": "object", "properties": {f: {} for f in TRANSACTION_FIELDS}}
+TRANSACTION_FIELDS = shapes.Transaction.__struct_fields__
 MOMENT = {"type": "string", "description": "YYYY-MM-DD or an ISO 8601 timestamp (UTC without offset)"}
 FILTER_PARAMS = [
     query("tx_type", {"enum": list(TX_TYPES)}),
@@ -78,13 +56,7 @@ class Transactions:
         "get": operation(
             "The ledger, newest first, with readable names (no total)",
             access=ADMIN,
-            response={
-                "type": "object",
-                "properties": {
-                    "items": {"type": "array", "items": TRANSACTION},
-                    "next_cursor": {"type": ["string", "null"]},
-                },
-            },
+            response=shapes.LedgerPage[shapes.Transaction],
             params=[*LIST_PARAMS, *FILTER_PARAMS],
         )
     }

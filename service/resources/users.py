@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from .. import shapes
 from ..auth import ADMIN, UserCache
 from ..db import Database, Statements
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -11,20 +12,10 @@ from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
 from ..passwords import MAX_LENGTH, hash_password, password_problem
-from ..validation import ID, Schema, obj, text
+from ..validation import Schema, obj, text
 
 ROLE = {"enum": ["ADMIN", "OPERATOR"]}
-USER = obj(
-    {
-        "id": ID,
-        "username": {"type": "string"},
-        "role": ROLE,
-        "is_active": {"type": "boolean"},
-        "created_at": {"type": "string"},
-        "updated_at": {"type": "string"},
-    }
-)
-USER_FIELDS = tuple(USER["properties"])
+USER_FIELDS = shapes.User.__struct_fields__
 CREATE = Schema(
     obj(
         {"username": text(100, pattern=r"\S"), "password": text(MAX_LENGTH), "role": ROLE},
@@ -41,20 +32,13 @@ PAGE_PARAMS = [
     query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
     query("cursor", {"type": "string"}),
 ]
-LIST = obj(
-    {
-        "items": {"type": "array", "items": USER},
-        "total": {"type": "integer"},
-        "next_cursor": {"type": ["string", "null"]},
-    }
-)
 
 
 class Users:
     doc = {
-        "get": operation("List users", access=ADMIN, params=PAGE_PARAMS, response=LIST),
+        "get": operation("List users", access=ADMIN, params=PAGE_PARAMS, response=shapes.Page[shapes.User]),
         "post": operation(
-            "Create a user", access=ADMIN, body=CREATE.schema, ok=201, response=USER, errors=(409,)
+            "Create a user", access=ADMIN, body=CREATE.schema, ok=201, response=shapes.User, errors=(409,)
         ),
     }
 
@@ -99,7 +83,7 @@ class UserItem:
             "Change a user's role, is_active or password; the last active admin stays one",
             access=ADMIN,
             body=UPDATE.schema,
-            response=USER,
+            response=shapes.User,
             errors=(404, 409),
         )
     }

@@ -1,0 +1,357 @@
+"""The shapes of the API's answers, as msgspec Structs: /openapi.json describes every 2xx answer with
+them (openapi.py turns them into JSON Schemas), and the fuzz tests check every answer against that.
+
+Quantities are `float` here because they leave the service as JSON numbers (computed from Decimal,
+never through a float); fields that an answer carries only in some states have defaults, so the schema
+lists them as optional.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Generic, Literal, TypeVar
+
+from msgspec import Struct
+
+T = TypeVar("T")
+Role = Literal["ADMIN", "OPERATOR"]
+Status = Literal["DRAFT", "APPROVED", "REJECTED"]
+
+
+class Page(Struct, Generic[T]):
+    items: list[T]
+    total: int
+    next_cursor: str | None
+
+
+class LedgerPage(Struct, Generic[T]):
+    """A page of a list that carries no total (the ledger grows without bound)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class Rows(Struct, Generic[T]):
+    """A report's JSON answer: every row."""
+
+    items: list[T]
+
+
+class Health(Struct):
+    status: str
+    database: str
+    version: str
+    environment: str
+
+
+class Me(Struct):
+    id: int
+    username: str
+    role: Role
+    is_active: bool
+
+
+class Tokens(Struct):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    user: Me
+
+
+class Revoked(Struct):
+    revoked: int
+
+
+class PasswordChanged(Struct):
+    changed: bool
+
+
+class User(Struct):
+    id: int
+    username: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Location(Struct):
+    id: int
+    code: str
+    name: str
+    is_active: bool
+    is_default: bool
+    created_at: datetime
+
+
+class AliasRef(Struct):
+    id: int
+    alias: str
+
+
+class Article(Struct):
+    id: int
+    article_no: str
+    description: str
+    article_group: str | None
+    uom: Literal["KG", "L"]
+    pack_size: float | None
+    pack_uom: str | None
+    barcode: str | None
+    manufacturer: str | None
+    manufacturer_art_number: str | None
+    reorder_threshold: float | None
+    is_paint: bool
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    aliases: list[AliasRef]
+    last_consumed_at: datetime | None
+
+
+class ResolvedArticle(Article):
+    matched_by: Literal["article_no", "alias", "barcode"]
+
+
+class Alias(Struct):
+    id: int
+    article_id: int
+    alias: str
+    slot: int
+    created_at: datetime
+
+
+class Batch(Struct):
+    id: int
+    article_id: int
+    article_no: str
+    batch_code: str
+    received_date: date | None
+    expiry_date: date | None
+    note: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListedBatch(Batch):
+    stock_qty: float
+    surplus_qty: float
+    total_qty: float
+
+
+class Draft(Struct):
+    id: int
+    draft_group_id: int
+    location_id: int
+    article_id: int
+    batch_id: int
+    quantity_kg: float
+    status: Status
+    draft_type: Literal["WEIGH_IN", "INVENTORY_SHORTAGE"]
+    source: str
+    client_event_id: str
+    note: str | None
+    created_by_user_id: int
+    created_at: datetime
+    article_no: str
+    description: str
+    batch_code: str
+    expiry_date: date | None
+    uom: str
+    consumed_surplus_kg: float | None = None  # once approved
+    consumed_stock_kg: float | None = None
+
+
+class GroupSummary(Struct):
+    id: int
+    name: str
+    status: Status
+    source: str
+    location_id: int
+    created_by_user_id: int
+    created_by_name: str
+    created_at: datetime
+    decided_by_user_id: int | None
+    decided_at: datetime | None
+    line_count: int
+    total_quantity_kg: float
+
+
+class Group(Struct):
+    id: int
+    name: str
+    status: Status
+    source: str
+    location_id: int
+    created_by_user_id: int
+    created_by_name: str
+    created_at: datetime
+    line_count: int
+    total_quantity_kg: float
+    drafts: list[Draft]
+    decided_by_user_id: int | None = None  # once decided
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+
+class ReceiptLine(Struct):
+    article_id: int
+    batch_id: int
+    batch_code: str
+    expiry_date: date | None
+    batch_created: bool
+    previous_stock: float
+    new_stock: float
+    quantity_received: float
+
+
+class Receipt(Struct):
+    receipt_key: str
+    order_number: str
+    location_id: int
+    received_date: date
+    received_at: datetime
+    client_event_id: str | None
+    line_count: int
+    total_quantity: float
+    lines: list[ReceiptLine]
+    # a single-line receipt also carries its line's fields at the top level
+    article_id: int | None = None
+    batch_id: int | None = None
+    batch_code: str | None = None
+    expiry_date: date | None = None
+    batch_created: bool | None = None
+    previous_stock: float | None = None
+    new_stock: float | None = None
+    quantity_received: float | None = None
+
+
+class HistoryLine(Struct):
+    article_id: int
+    article_no: str
+    description: str
+    batch_id: int
+    batch_code: str
+    expiry_date: date | None
+    quantity_kg: float
+    note: str | None
+    user_name: str
+
+
+class HistoryReceipt(Struct):
+    receipt_key: str
+    order_number: str
+    location_id: int
+    location_code: str
+    received_date: date
+    received_at: datetime
+    client_event_id: str | None
+    user_id: int
+    user_name: str
+    line_count: int
+    total_quantity: float
+    lines: list[HistoryLine]
+
+
+class ReceiptHistory(Struct):
+    """The receipt history in the older desktop client's shape (`history`, not `items`)."""
+
+    history: list[HistoryReceipt]
+    total: int
+    next_cursor: str | None
+
+
+class Count(Struct):
+    result: Literal["over", "no_change", "under"]
+    previous_stock: float
+    previous_surplus: float
+    previous_total: float
+    counted_total: float
+    delta: float
+    surplus_added: float | None
+    surplus_reset: float | None
+    shortage_group_id: int | None
+    shortage_draft_ids: list[int] | None
+    shortage_qty: float | None
+    count_id: int
+    location_id: int
+    article_id: int
+    batch_id: int
+    note: str | None
+    client_event_id: str | None
+    counted_at: datetime
+
+
+class Adjustment(Struct):
+    location_id: int
+    article_id: int
+    batch_id: int
+    target: Literal["stock", "surplus"]
+    mode: Literal["set", "delta"]
+    previous_qty: float
+    new_qty: float
+    delta: float
+    stock_qty: float
+    surplus_qty: float
+    transaction_id: int | None
+    note: str
+
+
+class InventoryRow(Struct):
+    location_id: int
+    location_code: str
+    article_id: int
+    article_no: str
+    description: str
+    batch_id: int
+    batch_code: str
+    expiry_date: date | None
+    is_paint: bool
+    uom: str
+    stock_qty: float
+    surplus_qty: float
+    total_qty: float
+    pending_qty: float
+    updated_at: datetime | None
+
+
+class Unreconciled(Struct):
+    location_id: int
+    batch_id: int
+    article_id: int
+    bucket: Literal["STOCK", "SURPLUS"]
+    balance_qty: float
+    ledger_qty: float
+    difference: float
+
+
+class Transaction(Struct):
+    id: int
+    occurred_at: datetime
+    tx_type: str
+    bucket: Literal["STOCK", "SURPLUS"] | None
+    quantity_kg: float
+    location_id: int
+    location_code: str
+    article_id: int
+    article_no: str
+    description: str
+    batch_id: int
+    batch_code: str
+    user_id: int | None
+    user_name: str | None
+    source: str | None
+    client_event_id: str | None
+    order_number: str | None
+    draft_id: int | None
+    draft_group_id: int | None
+    receipt_key: str | None
+    note: str | None
+
+
+class OpenApiDocument(Struct):
+    openapi: str
+    info: dict
+    paths: dict
