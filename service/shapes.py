@@ -164,7 +164,7 @@ class Draft(Struct):
     consumed_stock_kg: float | None = None
 
 
-class GroupSummary(Struct):
+class GroupHeader(Struct):
     id: int
     name: str
     status: Status
@@ -173,21 +173,18 @@ class GroupSummary(Struct):
     created_by_user_id: int
     created_by_name: str
     created_at: datetime
+
+
+class GroupSummary(GroupHeader):
+    """A group in a list, in the list statements' column order (they build it from their rows)."""
+
     decided_by_user_id: int | None
     decided_at: datetime | None
     line_count: int
     total_quantity_kg: float
 
 
-class Group(Struct):
-    id: int
-    name: str
-    status: Status
-    source: str
-    location_id: int
-    created_by_user_id: int
-    created_by_name: str
-    created_at: datetime
+class Group(GroupHeader):
     line_count: int
     total_quantity_kg: float
     drafts: list[Draft]

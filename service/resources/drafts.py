@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 import falcon
-import msgspec
 import orjson
 import psycopg
 
@@ -88,25 +86,9 @@ RENAME = Schema(obj({"name": text(200)}, ["name"]))
 DECISION = Schema(obj({"note": {"anyOf": [text(1000, 0), {"type": "null"}]}}))
 
 
-class GroupSummary(msgspec.Struct):
-    """A group in a list page, in the list statements' column order. A Struct, not a dict: a page of 50
-    is built and encoded in a fraction of the time (docs/performance.md)."""
-
-    id: int
-    name: str | None
-    status: str
-    source: str
-    location_id: int | None
-    created_by_user_id: int
-    created_by_name: str
-    created_at: datetime
-    decided_by_user_id: int | None
-    decided_at: datetime | None
-    line_count: int
-    total_quantity_kg: msgspec.Raw
-
-
-SUMMARY_COLUMNS = ("total", *GroupSummary.__struct_fields__)
+# a page of 50 is built and encoded as Structs in a fraction of the time dicts take (docs/performance.md);
+# the total arrives as raw JSON digits (NumericAsJson), which the encoder writes as the number
+SUMMARY_COLUMNS = ("total", *shapes.GroupSummary.__struct_fields__)
 
 
 def summary_row(cursor: psycopg.Cursor):
@@ -117,7 +99,7 @@ def summary_row(cursor: psycopg.Cursor):
         raise AssertionError(f"a group list statement returned {names}, not {SUMMARY_COLUMNS}")
 
     def make(values):
-        return values[0], None if values[1] is None else GroupSummary(*values[1:])
+        return values[0], None if values[1] is None else shapes.GroupSummary(*values[1:])
 
     return make
 
