@@ -185,13 +185,8 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def render(
-    main: dict,
-    growth: dict | None,
-    sweeps: list[dict],
-    earlier: list[dict] | None = None,
-    earlier_growth: list[dict] | None = None,
-) -> str:
+def render(main: dict, growth: dict | None, history: list[dict]) -> str:
+    """docs/benchmarks.md: the latest run, its acceptance figures, the growth run and a short history."""
     m = main["machine"]
     runs = main["runs"]
     setting = main_setting(runs)
@@ -218,7 +213,7 @@ def render(
         + f"; {m['wrk']}",
         f"- Service: `weighin serve` = gunicorn, {service['worker_class']} workers, WEB_CONCURRENCY="
         f"{service['workers']}, THREADS={service['threads']}, DB_POOL_SIZE={service['pool']}"
-        " (chosen by the sweep below), LOG_LEVEL=WARNING (no access log), login limit lifted"
+        " (chosen by `python -m bench.run --sweep`), LOG_LEVEL=WARNING (no access log), login limit lifted"
         " (LOGIN_ATTEMPTS_PER_MINUTE=0).",
         "- Load: wrk, 2 threads, keep-alive, over loopback, Lua scripts in bench/lua; pgbench -M prepared,"
         " -j 2, --max-tries=8 (the service's retry budget), scripts generated from sql/ at bench time.",
@@ -252,8 +247,7 @@ def render(
         "per-transaction log. wrk's own percentiles, in `svc p99 (wrk)`, are corrected for coordinated",
         "omission: for every response slower than a connection's mean interval between requests, wrk 4",
         "adds samples down to that interval, so one 120 ms stall at 12 ms intervals counts ten times.",
-        'The earlier runs kept in bench/results ("Earlier runs" below) reported wrk\'s figures as the',
-        "service's p50/p99.",
+        "Runs before 0e305c9 (History below) reported wrk's figures as the service's p50/p99.",
         "",
     ]
     rows = []
@@ -309,58 +303,66 @@ def render(
         ["workload", "8 conns", "32 conns"],
         [[w, *(f(paired_ratio(runs, w, "openapi", c), 2) + "×" for c in (8, 32))] for w in ("list", "get")],
     )
-    out += earlier_section(main, earlier or [])
+    out += growth_section(growth)
+    out += rss_section(main)
+    out += history_section(history)
+    out += [
+        "",
+        "The run's diagnostics (predicate-lock comparison, PostgreSQL CPU by process, pg_stat_statements,",
+        "HOT updates, the configuration sweep, plans) are written beside its results to",
+        "`bench/out/benchmarks-details.md`, which the repository does not keep.",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def render_details(main: dict, sweeps: list[dict]) -> str:
+    """bench/out/benchmarks-details.md: what a reader of one run looks at to explain its figures."""
+    runs = main["runs"]
+    setting = main_setting(runs)
+    out = [
+        "# Benchmark diagnostics",
+        "",
+        f"Run started {main['started']} on `{main['machine']['git_head']}`.",
+    ]
     out += pred_section(runs, setting)
     out += background_section(runs, setting)
-    out += growth_section(growth)
-    for old in earlier_growth or []:
-        out += growth_section(old, earlier=True)
-    out += rss_section(main)
     out += statements_section(runs, setting)
     out += hot_section(main.get("table_stats", []))
-    out += sweep_section(sweeps[0] if sweeps else None)
-    for earlier in sweeps[1:]:
-        out += sweep_section(earlier, earlier=True)
+    for n, sweep in enumerate(sweeps):
+        out += sweep_section(sweep, earlier=n > 0)
     out += plans_section(main.get("plans", {}))
     return "\n".join(out) + "\n"
 
 
-def earlier_section(main: dict, earlier: list[dict]) -> list[str]:
-    """The acceptance figures of kept earlier runs (bench/results/bench-<commit>.json) beside this one."""
-    if not earlier:
+HISTORY_FIGURES = ("approve", "approve p99", "approve-recent", "approve-recent p99", "list", "get", "every")
+
+
+def history_row(result: dict) -> dict:
+    """One run's acceptance figures, as bench/history.json keeps them."""
+    measured = {
+        criterion.split(" ")[0] + (" p99" if "p99" in criterion else ""): value.split(" (")[0]
+        for criterion, value, _ in acceptance(result, None)
+    }
+    return {
+        "commit": result["machine"]["git_head"],
+        "started": result["started"][:16].replace("T", " "),
+        **{k: measured.get(k, "–") for k in HISTORY_FIGURES},
+    }
+
+
+def history_section(history: list[dict]) -> list[str]:
+    """The acceptance figures of every `make bench` run kept in bench/history.json, oldest first."""
+    if not history:
         return []
     out = [
         "",
-        "## Earlier runs",
+        "## History",
         "",
-        "The acceptance figures of earlier `make bench` runs kept in bench/results/ (bench-<commit>.json),",
-        "to compare code changes; each from its own run on the shared machine.",
+        "The acceptance figures of `make bench` runs (bench/history.json), each from its own run on a",
+        "shared machine; compare within a run, not across machines.",
         "",
     ]
-    rows = []
-    for result in [*earlier, main]:
-        measured = {
-            criterion.split(" ")[0] + (" p99" if "p99" in criterion else ""): value
-            for criterion, value, _ in acceptance(result, None)
-        }
-        rows.append(
-            [
-                f"`{result['machine']['git_head']}`" + (" (this run)" if result is main else ""),
-                result["started"][:16].replace("T", " "),
-                *(
-                    measured.get(k, "–").split(" (")[0]
-                    for k in (
-                        "approve",
-                        "approve p99",
-                        "approve-recent",
-                        "approve-recent p99",
-                        "list",
-                        "get",
-                        "every",
-                    )
-                ),
-            ]
-        )
+    rows = [[f"`{h['commit']}`", h["started"], *(h[k] for k in HISTORY_FIGURES)] for h in history]
     return out + table(
         [
             "commit",

@@ -39,6 +39,8 @@ from .drivers import Observer, ensure_wrk, run_pgbench, run_wrk, wrk_script
 from .procs import ROOT, Cluster, Service
 
 RESULTS = ROOT / "bench" / "results"
+HISTORY = ROOT / "bench" / "history.json"
+DETAILS = ROOT / "bench" / "out" / "benchmarks-details.md"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 # Chosen by `--sweep` (bench/results/sweep.json, docs/benchmarks.md "Configuration sweep"): 4 sync workers
@@ -615,37 +617,35 @@ def main(argv: list[str] | None = None) -> None:
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
-    if mode is main_mode:
+        if mode is main_mode:
+            remember(report.history_row(result))
+    main_result = result if mode is main_mode else load(RESULTS / "bench.json") if args.save else None
+    if main_result is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(
-            report.render(result, load(RESULTS / "growth.json"), sweeps(), archived(), archived("growth"))
-        )
-        log(f"wrote {args.out}")
-    elif args.save and (RESULTS / "bench.json").exists():
-        args.out.write_text(
-            report.render(
-                load(RESULTS / "bench.json"),
-                load(RESULTS / "growth.json"),
-                sweeps(),
-                archived(),
-                archived("growth"),
-            )
-        )
-        log(f"wrote {args.out}")
+        args.out.write_text(report.render(main_result, load(RESULTS / "growth.json"), history()))
+        DETAILS.parent.mkdir(parents=True, exist_ok=True)
+        DETAILS.write_text(report.render_details(main_result, sweeps()))
+        log(f"wrote {args.out} and {DETAILS}")
     log(f"bench finished in {result['wall_seconds'] / 60:.1f} min")
     for line in report.console_summary(result):
         log(line)
 
 
-def archived(kind: str = "bench") -> list[dict]:
-    """Earlier results kept as bench/results/<kind>-<commit>.json, oldest first."""
-    found = [load(p) for p in sorted(RESULTS.glob(f"{kind}-*.json"))]
-    return sorted((r for r in found if r), key=lambda r: r["started"])
+def history() -> list[dict]:
+    """The acceptance figures of every kept `make bench` run, oldest first (bench/history.json)."""
+    return json.loads(HISTORY.read_text()) if HISTORY.exists() else []
+
+
+def remember(row: dict) -> None:
+    """Adds a run's acceptance figures to bench/history.json (the raw results are not kept: each run
+    overwrites bench/results/<kind>.json)."""
+    rows = [h for h in history() if (h["commit"], h["started"]) != (row["commit"], row["started"])]
+    HISTORY.write_text(json.dumps([*rows, row], indent=1) + "\n")
 
 
 def sweeps() -> list[dict]:
-    """The latest sweep and, when kept, an earlier one with other configurations."""
-    return [s for s in (load(RESULTS / "sweep.json"), load(RESULTS / "sweep-earlier.json")) if s]
+    """The latest sweep."""
+    return [s for s in (load(RESULTS / "sweep.json"),) if s]
 
 
 def load(path: Path) -> dict | None:
