@@ -17,8 +17,8 @@ DROP INDEX draft_groups_status_idx;
 DROP INDEX weigh_in_drafts_status_idx;
 DROP INDEX weigh_in_drafts_pending_idx;
 
--- Every group that was created DRAFT; entries of decided groups are pruned in the background, so
--- readers join draft_groups and check status. Approvals never touch this table.
+-- The DRAFT groups. (As first written, entries of decided groups were pruned in the background; since
+-- 0007 the statements that decide a group remove its entry, so the table holds exactly the DRAFT groups.)
 CREATE TABLE pending_groups (
     group_id bigint PRIMARY KEY REFERENCES draft_groups (id) ON DELETE CASCADE
 );
