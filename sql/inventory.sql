@@ -2,6 +2,9 @@
 -- reconciliation. Every statement here that moves a balance writes the matching ledger rows in the same
 -- statement (run SERIALIZABLE), so for every key the stock balance is the sum of its STOCK rows and the
 -- surplus balance the sum of its SURPLUS rows.
+-- Every statement that raises a balance computes the new one in unbounded numeric and refuses
+-- (outcome out_of_range) to take it above %(max_balance)s, far inside numeric(14,2): the key stays
+-- usable, and sums over many keys still fit the column type.
 
 -- name: receive_stock
 -- Books a receipt of one or more lines in one statement, all lines or none. Per line: paint needs a
@@ -10,8 +13,9 @@
 -- Stock rises once per key (lines aggregated), one STOCK_RECEIPT ledger row per line carries the order
 -- number and, in meta, what the answer reports (previous_stock, new_stock, batch_created). A receipt whose
 -- client_event_id was seen before books nothing: `replay` (same request) answers from the first receipt's
--- ledger rows, `duplicate` (other request) refuses.
--- outcome: create | replay | duplicate | location_not_found | invalid (with `problems`); one row per line.
+-- ledger rows, `duplicate` (other request) refuses. No key's stock goes above %(max_balance)s.
+-- outcome: create | replay | duplicate | location_not_found | invalid | out_of_range (both with `problems`);
+-- one row per line.
 WITH input AS (
     SELECT l.n, l.article_id, l.batch_code, l.quantity_kg, l.expiry_date, l.note
     FROM jsonb_to_recordset(%(lines)s::jsonb)
@@ -48,12 +52,22 @@ WITH input AS (
            END AS problem
     FROM resolved r
     WINDOW w AS (PARTITION BY r.article_id, r.code)
+), raised AS (
+    -- each key's stock after the receipt, in unbounded numeric: past the maximum is an answer, not an error
+    SELECT min(c.n) AS n, c.article_id, c.existing_batch_id AS batch_id, c.code AS batch_code,
+           coalesce(st.quantity_kg, 0)::numeric AS current_qty,
+           coalesce(st.quantity_kg, 0)::numeric + sum(c.quantity_kg) AS requested_qty
+    FROM checked c
+    CROSS JOIN loc
+    LEFT JOIN stock st ON st.location_id = loc.id AND st.batch_id = c.existing_batch_id
+    GROUP BY c.article_id, c.code, c.existing_batch_id, st.quantity_kg
 ), verdict AS (
     SELECT CASE
                WHEN EXISTS (SELECT 1 FROM earlier) THEN
                    CASE WHEN (SELECT same FROM earlier) THEN 'replay' ELSE 'duplicate' END
                WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
                WHEN EXISTS (SELECT 1 FROM checked WHERE problem IS NOT NULL) THEN 'invalid'
+               WHEN EXISTS (SELECT 1 FROM raised WHERE requested_qty > %(max_balance)s) THEN 'out_of_range'
                ELSE 'create'
            END AS outcome
 ), new_batches AS (
@@ -134,6 +148,11 @@ SELECT v.outcome,
                                                 'batch_code', c.batch_code, 'expiry_date', c.expiry,
                                                 'existing_expiry_date', c.existing_expiry) ORDER BY c.n)
             FROM checked c WHERE c.problem IS NOT NULL)
+       WHEN v.outcome = 'out_of_range' THEN
+           (SELECT jsonb_agg(jsonb_build_object('n', r.n, 'article_id', r.article_id, 'batch_id', r.batch_id,
+                                                'batch_code', r.batch_code, 'current_qty', r.current_qty::text,
+                                                'requested_qty', r.requested_qty::text) ORDER BY r.n)
+            FROM raised r WHERE r.requested_qty > %(max_balance)s)
        END AS problems,
        h.receipt_key, h.order_number, h.location_id, h.received_date, h.client_event_id,
        h.created_at AS received_at,
@@ -184,9 +203,10 @@ WHERE (%(order_number)s::text IS NULL OR r.order_number = %(order_number)s)
 -- D = T - C from surplus first (min(P, D)) and turns the rest R into an INVENTORY_SHORTAGE draft group
 -- (source inventory_count) of lines of at most 9999.99, so approving it leaves the total at C.
 -- The count itself is kept (inventory_counts) with the answer; a repeated client_event_id with the same
--- request is a `replay` of it, with another request a `duplicate`. Surplus moves with its ledger row.
+-- request is a `replay` of it, with another request a `duplicate`. Surplus moves with its ledger row and
+-- never up past %(max_balance)s (current_qty and requested_qty say by how much).
 -- outcome: counted | replay | duplicate | location_not_found | article_not_found | batch_not_found |
--- batch_article_mismatch | article_archived | batch_inactive | too_large.
+-- batch_article_mismatch | article_archived | batch_inactive | out_of_range | too_large.
 WITH earlier AS (
     SELECT c.*, c.request = %(request)s::jsonb AS same
     FROM inventory_counts c WHERE c.client_event_id = %(client_event_id)s::text
@@ -203,13 +223,14 @@ WITH earlier AS (
 ), calc AS (
     SELECT s, p, s + p AS t, c,
            least(p, greatest(s + p - c, 0)) AS taken,
-           greatest(s + p - c, 0) - least(p, greatest(s + p - c, 0)) AS remainder
+           greatest(s + p - c, 0) - least(p, greatest(s + p - c, 0)) AS remainder,
+           p + greatest(c - s - p, 0) - least(p, greatest(s + p - c, 0)) AS new_surplus
     FROM (
         SELECT coalesce((SELECT quantity_kg FROM stock WHERE location_id = loc.id AND batch_id = %(batch_id)s),
                         0)::numeric(14,2) AS s,
                coalesce((SELECT quantity_kg FROM surplus WHERE location_id = loc.id AND batch_id = %(batch_id)s),
                         0)::numeric(14,2) AS p,
-               %(counted_total)s::numeric(14,2) AS c
+               round(%(counted_total)s::numeric, 2) AS c  -- unbounded: past the maximum is an answer
         FROM loc
     ) balances
 ), verdict AS (
@@ -222,13 +243,14 @@ WITH earlier AS (
                WHEN t.batch_article_id <> t.article_id THEN 'batch_article_mismatch'
                WHEN NOT t.article_active THEN 'article_archived'
                WHEN NOT t.batch_active THEN 'batch_inactive'
+               WHEN (SELECT new_surplus > %(max_balance)s AND new_surplus > p FROM calc) THEN 'out_of_range'
                WHEN (SELECT ceil(remainder / 9999.99) FROM calc) > %(max_lines)s THEN 'too_large'
                ELSE 'counted'
            END AS outcome
     FROM target t
 ), surplus_set AS (
     INSERT INTO surplus (location_id, batch_id, article_id, quantity_kg)
-    SELECT loc.id, t.batch_id, t.article_id, c.p + greatest(c.c - c.t, 0) - c.taken
+    SELECT loc.id, t.batch_id, t.article_id, c.new_surplus
     FROM loc, target t, calc c, verdict v
     WHERE v.outcome = 'counted' AND (c.c > c.t OR c.taken > 0)
     ON CONFLICT (location_id, batch_id) DO UPDATE SET quantity_kg = excluded.quantity_kg, updated_at = now()
@@ -298,15 +320,17 @@ SELECT v.outcome, a.id AS count_id, a.location_id, a.article_id, a.batch_id, a.r
        a.previous_surplus, a.previous_stock + a.previous_surplus AS previous_total, a.counted_total,
        a.counted_total - a.previous_stock - a.previous_surplus AS delta, a.surplus_added, a.surplus_reset,
        a.shortage_qty, a.shortage_group_id, a.shortage_draft_ids, a.note, a.client_event_id,
-       a.created_at AS counted_at
+       a.created_at AS counted_at, o.p AS current_qty, o.new_surplus AS requested_qty
 FROM verdict v
 LEFT JOIN answer a ON true
+LEFT JOIN calc o ON v.outcome = 'out_of_range'
 
 -- name: adjust_inventory
 -- Sets (mode set) or changes (mode delta) the stock or surplus of one (location, batch) directly,
--- never below zero, and writes the INVENTORY_ADJUSTMENT ledger row in that bucket (none when nothing
--- changes). outcome: location_not_found | article_not_found | batch_not_found | batch_article_mismatch |
--- negative | adjusted.
+-- never below zero nor up past %(max_balance)s (a balance already past it may still go down), and writes
+-- the INVENTORY_ADJUSTMENT ledger row in that bucket (none when nothing changes).
+-- outcome: location_not_found | article_not_found | batch_not_found | batch_article_mismatch |
+-- negative | out_of_range | adjusted.
 WITH loc AS (
     SELECT id FROM locations
     WHERE CASE WHEN %(location_id)s::bigint IS NULL THEN code = %(default_location_code)s
@@ -337,6 +361,7 @@ WITH loc AS (
                WHEN t.batch_id IS NULL THEN 'batch_not_found'
                WHEN t.batch_article_id <> t.article_id THEN 'batch_article_mismatch'
                WHEN (SELECT new FROM calc) < 0 THEN 'negative'
+               WHEN (SELECT new > %(max_balance)s AND new > previous FROM calc) THEN 'out_of_range'
                ELSE 'adjusted'
            END AS outcome
     FROM target t

@@ -38,6 +38,9 @@ from .drafts import LIST_PARAMS, MAX_LINES
 
 MIN_RECEIPT, MAX_RECEIPT = Decimal("0.01"), Decimal("999999.99")
 MAX_AMOUNT = Decimal("999999999.99")
+# The most one balance (a key's stock or its surplus) may hold: the largest amount a count or an
+# adjustment may name, a thousandth of numeric(14,2)'s range, so sums over many keys still fit the type.
+MAX_BALANCE = MAX_AMOUNT
 NOTE = {"anyOf": [plain(1000, 0), {"type": "null"}]}
 
 RECEIPT_LINE_INPUT = {
@@ -155,6 +158,19 @@ def duplicate_event(client_event_id: str) -> Conflict:
     )
 
 
+def out_of_range(target: str, current: Decimal, requested: Decimal, **where: Any) -> Conflict:
+    """409 for a move that would take a balance past MAX_BALANCE; details stay scalars."""
+    return Conflict(
+        "BALANCE_OUT_OF_RANGE",
+        f"The {target} would be {requested}, above the maximum of {MAX_BALANCE} a balance may hold.",
+        target=target,
+        **where,
+        current_qty=current,
+        requested_qty=requested,
+        maximum_qty=MAX_BALANCE,
+    )
+
+
 def receipt_error(result: dict, prefix: str) -> AppError:
     figures = ("article_id", "batch_code", "expiry_date", "existing_expiry_date")
     return line_problems(result["problems"] or [], RECEIPT_PROBLEMS, prefix, figures)
@@ -253,6 +269,7 @@ class Receive:
             "client_event_id": body.get("client_event_id"),
             "request": orjson.dumps(request).decode(),
             "user_id": user.id,
+            "max_balance": MAX_BALANCE,
         }
         rows = self.db.serializable(self.sql.receive_stock, params)
         outcome = rows[0]["outcome"]
@@ -262,6 +279,17 @@ class Receive:
             raise duplicate_event(body["client_event_id"])
         if outcome == "invalid":
             raise receipt_error(rows[0], prefix)
+        if outcome == "out_of_range":
+            first = rows[0]["problems"][0]  # the first line whose key would pass the maximum
+            raise out_of_range(
+                "stock",
+                Decimal(first["current_qty"]),
+                Decimal(first["requested_qty"]),
+                line=first["n"],
+                article_id=first["article_id"],
+                batch_id=first["batch_id"],
+                batch_code=first["batch_code"],
+            )
         resp.status = falcon.HTTP_201 if outcome == "create" else falcon.HTTP_200
         resp.media = receipt_body(rows, single)
 
@@ -361,6 +389,7 @@ class Count:
             "request": orjson.dumps(request).decode(),
             "user_id": user.id,
             "max_lines": MAX_LINES,
+            "max_balance": MAX_BALANCE,
         }
         row = self.db.serializable(self.sql.count_inventory, params)[0]
         outcome = row["outcome"]
@@ -370,6 +399,8 @@ class Count:
             raise KEY_PROBLEMS[outcome]()
         if outcome == "duplicate":
             raise duplicate_event(body["client_event_id"])
+        if outcome == "out_of_range":
+            raise out_of_range("surplus", row["current_qty"], row["requested_qty"])
         if outcome == "too_large":
             raise Conflict(
                 "SHORTAGE_TOO_LARGE",
@@ -414,6 +445,7 @@ class Adjust:
             "quantity_kg": q,
             "note": note,
             "user_id": req.context.user.id,
+            "max_balance": MAX_BALANCE,
         }
         row = self.db.serializable(self.sql.adjust_inventory, params)[0]
         outcome = row["outcome"]
@@ -429,6 +461,8 @@ class Adjust:
                 current_qty=row["previous_qty"],
                 requested_qty=row["new_qty"],
             )
+        if outcome == "out_of_range":
+            raise out_of_range(body["target"], row["previous_qty"], row["new_qty"])
         resp.media = {
             **{field: row.get(field) for field in ADJUST_FIELDS},
             **{k: body[k] for k in ("target", "mode")},
