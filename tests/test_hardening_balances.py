@@ -3,6 +3,10 @@ CSV cells a spreadsheet would run as formulas, and the one timestamp format of e
 
 from __future__ import annotations
 
+import csv
+import io
+import unicodedata
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -10,7 +14,9 @@ import pytest
 
 from service.db import Statements
 
+from .test_articles import new_article
 from .test_inventory import adjust, count
+from .test_ledger import parse_csv
 from .test_receiving import paint_line, receive
 
 pytestmark = pytest.mark.usefixtures("reconciled")
@@ -150,3 +156,92 @@ def test_the_count_statement_refuses_a_surplus_past_the_maximum_and_writes_nothi
 
 def batch_code(stockroom, batch_id: int) -> str:
     return stockroom._one("SELECT batch_code FROM batches WHERE id = %s", (batch_id,))[0]
+
+
+# --- finding 4: no cell of an export can start a formula, in any locale ----------------------------
+
+FORMULAS = ["x;=1+1", " =1+1", "\u00a0=1+1", "\uff1d1+1", "@SUM(A1)", "-2+3", "\t=1", "a,\u3000+1", 'b"=1']
+
+# what the export makes of each: a single quote wherever a cell could start, in any locale
+NEUTRALISED = [
+    "x;'=1+1",
+    "' =1+1",
+    "'\u00a0=1+1",
+    "'\uff1d1+1",
+    "'@SUM(A1)",
+    "'-2+3",
+    "'\t'=1",
+    "a,'\u3000+1",
+    "b\"'=1",
+]
+
+
+def starts_a_formula(piece: str) -> bool:
+    """What a spreadsheet would run: a piece whose first non-blank character is a formula sign (after
+    NFKC), or which starts with a tab or CR."""
+    if piece[:1] in ("\t", "\r"):
+        return True
+    visible = "".join(ch for ch in piece if not ch.isspace() and unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", visible[:1])[:1] in ("=", "+", "-", "@")
+
+
+def csv_export(client, as_admin, path: str) -> str:
+    answer = client.simulate_get(path, headers=as_admin, params={"format": "csv"})
+    parse_csv(answer)  # status, content type and disposition
+    return answer.content.decode("utf-8")
+
+
+def test_no_csv_cell_starts_a_formula_whichever_separator_the_spreadsheet_splits_on(
+    client, as_admin, stockroom
+):
+    lines = []
+    for n, formula in enumerate(FORMULAS):
+        article = new_article(client, as_admin, description=formula)
+        lines.append(paint_line(article["id"], code=f"{20000 + n}", quantity="1", note=formula))
+    assert receive(client, as_admin, lines=lines).status_code == 201
+
+    for path in ("/api/reports/transactions", "/api/reports/inventory"):
+        text = csv_export(client, as_admin, path)
+        for delimiter in (",", ";", "\t"):
+            pieces = [
+                cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) for cell in row
+            ]
+            assert [p for p in pieces if starts_a_formula(p)] == [], (path, delimiter)
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        header, data = rows[0], rows[1:]
+        assert all(len(row) == len(header) for row in data), "a separator inside a cell split it"
+        if path.endswith("transactions"):  # notes are kept as sent: each comes back whole, made inert
+            assert [row[header.index("note")] for row in data] == NEUTRALISED
+
+
+def test_numbers_stay_bare_numbers_and_text_is_quoted_in_the_csv(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    assert adjust(client, as_admin, article, batch, "stock", "delta", "-2.5").status_code == 200
+    text = csv_export(client, as_admin, "/api/reports/transactions")
+    last = text.splitlines()[-1].split(",")
+    assert "-2.50" in last and str(batch) in last  # a negative quantity is a number, not a formula
+    assert '"INVENTORY_ADJUSTMENT"' in last and '"STOCK"' in last
+
+
+# --- finding 11: one timestamp format, UTC ending in Z ---------------------------------------------
+
+
+def utc_instant(text: str) -> datetime:
+    assert text.endswith("Z"), text
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    assert parsed.utcoffset().total_seconds() == 0
+    return parsed
+
+
+def test_csv_timestamps_are_utc_ending_in_z_like_the_json_answers(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    assert adjust(client, as_admin, article, batch, "stock", "delta", "1").status_code == 200
+    for path, column in (
+        ("/api/reports/transactions", "occurred_at"),
+        ("/api/reports/inventory", "updated_at"),
+    ):
+        rows = list(csv.reader(io.StringIO(csv_export(client, as_admin, path), newline="")))
+        stamps = [row[rows[0].index(column)] for row in rows[1:]]
+        assert stamps and all(utc_instant(stamp) for stamp in stamps)
+        as_json = client.simulate_get(path, headers=as_admin).json["items"]
+        assert [item[column] for item in as_json] == stamps

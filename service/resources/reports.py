@@ -4,11 +4,8 @@ starts, so a bad request or an unreachable database still gets an error envelope
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 import falcon
@@ -16,6 +13,7 @@ import falcon
 from .. import shapes
 from ..auth import ADMIN
 from ..db import Database, Statements
+from ..exports import csv_line
 from ..listing import json_items, row_chunks, started
 from ..openapi import operation, query
 from ..validation import query_choice
@@ -31,7 +29,6 @@ INVENTORY_PARAMS = [
     query("is_paint", {"enum": ["true", "false"]}),
     query("include_empty", {"enum": ["true", "false"]}),
 ]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def wants_csv(req: falcon.Request) -> bool:
@@ -39,20 +36,6 @@ def wants_csv(req: falcon.Request) -> bool:
     if chosen:
         return chosen == "csv"
     return req.client_prefers([falcon.MEDIA_JSON, "text/csv"]) == "text/csv"
-
-
-def csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value  # a spreadsheet must not run a description as a formula
-    return value
 
 
 class Report:
@@ -77,14 +60,10 @@ class Report:
             resp.content_type = falcon.MEDIA_JSON
 
     def _csv(self, chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(self.fields)
+        """Every cell through service.exports: safe in a spreadsheet in any locale (SPEC §8)."""
+        yield csv_line(self.fields).encode("utf-8")
         for rows in chunks:
-            writer.writerows([csv_cell(value) for value in row] for row in rows)
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
+            yield "".join(csv_line(row) for row in rows).encode("utf-8")
 
 
 class InventoryReport:
