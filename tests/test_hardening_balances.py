@@ -233,6 +233,17 @@ def utc_instant(text: str) -> datetime:
     return parsed
 
 
+def test_patching_a_user_answers_its_timestamps_in_utc_ending_in_z(client, as_admin, accounts):
+    answer = client.simulate_patch(
+        f"/api/users/{accounts['operator']}", headers=as_admin, json={"is_active": False}
+    )
+    assert answer.status_code == 200, answer.text
+    user = answer.json
+    assert utc_instant(user["updated_at"]) >= utc_instant(user["created_at"])
+    listed = client.simulate_get("/api/users", headers=as_admin).json["items"]
+    assert [u for u in listed if u["id"] == accounts["operator"]] == [user]
+
+
 def test_csv_timestamps_are_utc_ending_in_z_like_the_json_answers(client, as_admin, stockroom):
     article, batch = stockroom.paint_batch(stock="10")
     assert adjust(client, as_admin, article, batch, "stock", "delta", "1").status_code == 200

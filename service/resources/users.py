@@ -106,7 +106,7 @@ class UserItem:
         result = self.db.serializable(self.sql.update_user, params)[0]
         if not result["found"]:
             raise NotFound("user", id=id)
-        if result["user"] is None:
+        if result["id"] is None:
             raise Conflict("LAST_ADMIN", "The last active admin cannot be demoted or deactivated.")
         self.users.forget(id)
-        resp.media = result["user"]
+        resp.media = {field: result[field] for field in USER_FIELDS}
