@@ -32,6 +32,19 @@ T = TypeVar("T")
 
 SQL_DIR = PROJECT_ROOT / "sql"
 IDLE_CHECK_SECONDS = 1.0
+# Outages (SPEC §7: 503 DATABASE_UNAVAILABLE; issue 14: within 1 s, and back within 2 s of the database).
+# No request waits longer than CHECKOUT_SECONDS for a connection, and only DOWN_CHECKOUT_SECONDS once its
+# pool has failed to connect for RECONNECT_SECONDS: a request during an outage answers 503 at once
+# instead of holding a thread, yet still waits long enough to take a connection that has just been made.
+# psycopg_pool retries a failed connect after a delay that doubles from 1 s until reconnect_timeout (5 min
+# by default) has passed, so a database back after a minute was found up to a minute late. With
+# reconnect_timeout = RECONNECT_SECONDS each series of attempts gives up after two, and the next request
+# that has to wait starts a new one at once (the pool grows back on demand): while requests come, the
+# database is tried at least every RECONNECT_SECONDS.
+CHECKOUT_SECONDS = 0.75
+DOWN_CHECKOUT_SECONDS = 0.25
+RECONNECT_SECONDS = 0.5
+CONNECT_TIMEOUT_SECONDS = 2  # libpq's least: a host that drops packets cannot stall the pool's workers
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 # psycopg caches the conversion of a statement's %(name)s placeholders, but only for statements up to
@@ -124,6 +137,7 @@ class Database:
             f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
         )
         self._returned: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
+        self._unreachable: set[str] = set()  # names of the pools whose last attempts to connect failed
         self.pool = self._pool(url, name, pool_size, options)
         # A sequential scan inside a SERIALIZABLE transaction takes a predicate lock on the whole table, so
         # on small tables (a new warehouse, the tests) every concurrent write would conflict with it.
@@ -137,9 +151,17 @@ class Database:
             max_size=size,
             open=False,
             name=name,
-            timeout=10.0,
+            timeout=CHECKOUT_SECONDS,
+            reconnect_timeout=RECONNECT_SECONDS,
+            reconnect_failed=lambda pool: self._unreachable.add(pool.name),
+            configure=lambda conn: self._unreachable.discard(name),
             connection_class=Session,
-            kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "options": options,
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            },
             check=self._check,
         )
 
@@ -158,7 +180,10 @@ class Database:
         with one, psycopg_pool hands every returned connection to its worker thread, which costs each
         request two thread switches.)"""
         serial = isolation == IsolationLevel.SERIALIZABLE
-        with (self.serial_pool if serial else self.pool).connection(timeout=timeout) as conn:
+        pool = self.serial_pool if serial else self.pool
+        longest = DOWN_CHECKOUT_SECONDS if pool.name in self._unreachable else CHECKOUT_SECONDS
+        timeout = longest if timeout is None else min(timeout, longest)
+        with pool.connection(timeout=timeout) as conn:
             try:
                 wanted = None if serial else isolation  # None: the session's default
                 if conn.isolation_level != wanted:
