@@ -121,6 +121,14 @@ def test_patch_accepts_a_key(client, as_admin, stockroom):
     first = client.simulate_patch(path, headers={**as_admin, **keyed("rename-1")}, json={"name": "A"})
     again = client.simulate_patch(path, headers={**as_admin, **keyed("rename-1")}, json={"name": "A"})
     assert first.status_code == again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json and first.json["name"] == "A"
+    with psycopg.connect(stockroom.url) as conn:  # renamed once: one audit row, not two
+        renames = conn.execute(
+            "SELECT old_value->>'name', new_value->>'name' FROM approval_actions "
+            "WHERE action = 'RENAME' AND draft_group_id = %s",
+            (group["id"],),
+        ).fetchall()
+    assert renames == [(group["name"], "A")]
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])

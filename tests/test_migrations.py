@@ -189,6 +189,11 @@ def test_database_refuses_draft_quantity_out_of_range(conn, rows, quantity):
 def test_database_accepts_the_draft_quantity_bounds(conn, rows):
     _draft(conn, rows, quantity="0.01", event="low")
     _draft(conn, rows, quantity="9999.99", event="high")
+    stored = conn.execute(
+        "SELECT client_event_id, quantity_kg::text FROM weigh_in_drafts WHERE client_event_id IN ('low', 'high')"
+        " ORDER BY quantity_kg"
+    ).fetchall()
+    assert stored == [("low", "0.01"), ("high", "9999.99")]
 
 
 def test_database_refuses_a_draft_whose_batch_belongs_to_another_article(conn, rows):
