@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_draft_groups import approve, create, line
+from .api import approve, create, line
 
 CASES = json.loads((Path(__file__).parent / "data" / "approval_cases.json").read_text())["cases"]
 TYPES = {"W": "WEIGH_IN", "S": "INVENTORY_SHORTAGE"}

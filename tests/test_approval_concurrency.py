@@ -13,8 +13,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from .api import create, line
 from .conftest import PASSWORDS
-from .test_draft_groups import create, line
 
 pytestmark = pytest.mark.server
 CLIENTS = 8

@@ -10,7 +10,7 @@ import psycopg
 from bench.run import as_prepared  # the bench's EXPLAIN of a generic plan
 from service.db import Statements
 
-from .test_draft_groups import approve, create, line
+from .api import approve, create, line
 
 BIG_TABLES = {"weigh_in_drafts", "draft_groups", "stock", "surplus", "transactions", "articles", "batches"}
 

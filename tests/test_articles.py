@@ -3,30 +3,13 @@ the list filters and last_consumed_at, aliases (five at most, globally unique) a
 
 from __future__ import annotations
 
-import itertools
 import threading
 
 import pytest
 
-from .test_draft_groups import approve, create, line
+from .api import add_alias, approve, create, line, new_article, resolve
 
 pytestmark = pytest.mark.usefixtures("reconciled")
-_numbers = itertools.count(1)
-
-
-def new_article(client, headers, paint: bool = True, **fields) -> dict:
-    body = {"article_no": f"{'P' if paint else 'C'}-{next(_numbers):05d}", "is_paint": paint, **fields}
-    result = client.simulate_post("/api/articles", headers=headers, json=body)
-    assert result.status_code == 201, result.text
-    return result.json
-
-
-def add_alias(client, headers, article_id, alias):
-    return client.simulate_post(f"/api/articles/{article_id}/aliases", headers=headers, json={"alias": alias})
-
-
-def resolve(client, headers, query):
-    return client.simulate_get("/api/articles/resolve", headers=headers, params={"query": query})
 
 
 def test_create_article_and_read_it_by_article_no_with_aliases(client, as_admin, as_operator):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_articles import new_article
-from .test_draft_groups import create, line
+from .api import create, line, new_article
 
 pytestmark = pytest.mark.usefixtures("reconciled")
 

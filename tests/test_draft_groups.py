@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 
 import psycopg
@@ -10,25 +9,7 @@ import pytest
 
 from service import pagination
 
-_events = itertools.count(1)
-
-
-def line(article, batch, quantity, **extra):
-    return {
-        "article_id": article,
-        "batch_id": batch,
-        "quantity_kg": quantity,
-        "client_event_id": f"ev-{next(_events)}",
-        **extra,
-    }
-
-
-def create(client, headers, lines, **body):
-    return client.simulate_post("/api/draft-groups", headers=headers, json={"lines": lines, **body})
-
-
-def approve(client, headers, group_id, **body):
-    return client.simulate_post(f"/api/draft-groups/{group_id}/approve", headers=headers, json=body or None)
+from .api import approve, count, create, line
 
 
 def ledger(database_url, group_id):
@@ -355,7 +336,6 @@ WHERE g.status = 'DRAFT' GROUP BY g.id ORDER BY g.id"""
 def test_pending_groups_holds_exactly_the_draft_groups_as_they_are(
     client, as_admin, as_operator, stockroom, database_url
 ):
-    from .test_inventory import count
 
     article, batch = stockroom.paint_batch(stock="10")
     kept, approved, rejected = (create(client, as_admin, [line(article, batch, "1")]).json for _ in range(3))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from .api import create, line
 from .conftest import bearer
-from .test_draft_groups import create, line
 
 
 def post_draft(client, headers, article, batch, quantity, **extra):

@@ -14,10 +14,7 @@ import pytest
 
 from service.db import Statements
 
-from .test_articles import new_article
-from .test_inventory import adjust, count
-from .test_ledger import parse_csv
-from .test_receiving import paint_line, receive
+from .api import adjust, count, new_article, paint_line, parse_csv, receive
 
 pytestmark = pytest.mark.usefixtures("reconciled")
 

@@ -9,8 +9,8 @@ from service.db import Statements
 from service.janitor import Janitor
 from service.resources import drafts
 
+from .api import line
 from .conftest import bearer
-from .test_draft_groups import line
 
 
 def keyed(key):

@@ -7,27 +7,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from .test_draft_groups import approve, create, line
+from .api import adjust, approve, count, create, line
 
 pytestmark = pytest.mark.usefixtures("reconciled")
-
-
-def count(client, headers, article, batch, counted, **extra):
-    body = {"article_id": article, "batch_id": batch, "counted_total_qty": counted, **extra}
-    return client.simulate_post("/api/inventory/count", headers=headers, json=body)
-
-
-def adjust(client, headers, article, batch, target, mode, quantity, note="shelf check", **extra):
-    body = {
-        "article_id": article,
-        "batch_id": batch,
-        "target": target,
-        "mode": mode,
-        "quantity_kg": quantity,
-        "note": note,
-        **extra,
-    }
-    return client.simulate_post("/api/inventory/adjust", headers=headers, json=body)
 
 
 def total(stockroom, batch) -> Decimal:

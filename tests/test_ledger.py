@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .test_articles import new_article
-from .test_draft_groups import approve, create, line
-from .test_receiving import paint_line, receive
+from .api import approve, create, line, new_article, paint_line, parse_csv, receive
 
 pytestmark = pytest.mark.usefixtures("reconciled")
 
@@ -130,13 +126,6 @@ def test_ledger_pages_by_id_without_repeats(client, as_admin, history):
         if not cursor:
             break
     assert seen == everything
-
-
-def parse_csv(result) -> list[list[str]]:
-    assert result.status_code == 200, result.text
-    assert result.headers["content-type"] == "text/csv; charset=utf-8"
-    assert result.headers["content-disposition"].startswith("attachment; filename=")
-    return list(csv.reader(io.StringIO(result.content.decode("utf-8"), newline="")))
 
 
 def test_transactions_report_as_csv_has_a_header_and_one_row_per_movement_oldest_first(

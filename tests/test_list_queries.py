@@ -7,9 +7,7 @@ import pytest
 
 from service.db import Statements
 
-from .test_articles import add_alias, new_article
-from .test_draft_groups import approve, create, line
-from .test_receiving import paint_line, receive
+from .api import add_alias, approve, create, line, new_article, paint_line, receive
 
 pytestmark = pytest.mark.usefixtures("reconciled")
 N = 55

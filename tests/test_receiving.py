@@ -8,29 +8,9 @@ import threading
 import psycopg
 import pytest
 
-from .test_articles import new_article
+from .api import new_article, paint_line, receive
 
 pytestmark = pytest.mark.usefixtures("reconciled")
-
-
-def paint_line(article_id, code="12345", quantity="10", expiry="2030-01-01", **extra):
-    return {
-        "article_id": article_id,
-        "batch_code": code,
-        "quantity_kg": quantity,
-        "expiry_date": expiry,
-        **extra,
-    }
-
-
-def receive(client, headers, order="PO-1", **body):
-    return client.simulate_post(
-        "/api/inventory/receive", headers=headers, json={"order_number": order, **body}
-    )
-
-
-def summary(client, headers, **params):
-    return client.simulate_get("/api/inventory/summary", headers=headers, params=params).json["items"]
 
 
 def receipt_ledger(database_url):

@@ -8,8 +8,8 @@ import threading
 import psycopg
 import pytest
 
+from ..api import create, line
 from ..conftest import PASSWORDS
-from ..test_draft_groups import create, line
 from .harness import Client, login
 
 pytestmark = pytest.mark.server
