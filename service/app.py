@@ -14,7 +14,7 @@ from .db import Database, Statements
 from .idempotency import Idempotency
 from .media import handlers
 from .middleware import AccessLog, BodyLimit, RequestId, configure_logging
-from .ratelimit import ClientAddress, LoginLimit, make_storage
+from .ratelimit import ClientAddress, LoginLimit, PasswordGuessLimit, make_storage
 from .resources import (
     articles,
     auth,
@@ -60,11 +60,10 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
 
     tokens = TokenIssuer(config.jwt_secret, config.access_token_minutes, config.refresh_token_days)
     user_cache = UserCache(db, sql)
-    login_limit = LoginLimit(
-        make_storage(config.rate_limit_storage_uri, db, sql),
-        ClientAddress(config.trusted_proxies),
-        config.login_attempts_per_minute,
-    )
+    limit_store = make_storage(config.rate_limit_storage_uri, db, sql)
+    addresses = ClientAddress(config.trusted_proxies)
+    login_limit = LoginLimit(limit_store, addresses, config.login_attempts_per_minute)
+    password_guesses = PasswordGuessLimit(limit_store, addresses)
 
     drafting = drafts.Drafting(db, sql, config.default_location_code)
     group_item = drafts.DraftGroupItem(db, sql, drafting)
@@ -78,7 +77,7 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
         Route("/api/auth/refresh", auth.Refresh(db, sql, tokens, config.refresh_token_rotation == "strict")),
         Route("/api/auth/logout", auth.Logout(db, sql)),
         Route("/api/auth/me", auth.Me()),
-        Route("/api/auth/change-password", auth.ChangePassword(db, sql)),
+        Route("/api/auth/change-password", auth.ChangePassword(db, sql, password_guesses)),
         Route("/api/users", users.Users(db, sql)),
         Route("/api/users/{id:id}", users.UserItem(db, sql, user_cache)),
         Route("/api/draft-groups", drafts.DraftGroups(db, sql, drafting)),

@@ -1,15 +1,16 @@
 """Rate limiting with `limits`: a storage backend on the service's own PostgreSQL (so every worker and
-instance shares one counter), the client-IP rule, and the login limit."""
+instance shares one counter), the client-IP rule, the login limit and the failed-password limit."""
 
 from __future__ import annotations
 
 import ipaddress
 import math
 import time
+from collections.abc import Callable
 
 import falcon
 import psycopg
-from limits import RateLimitItemPerMinute, storage
+from limits import RateLimitItem, RateLimitItemPerMinute, storage
 from limits.strategies import FixedWindowRateLimiter
 
 from .db import Database, Statements
@@ -123,3 +124,47 @@ class LoginLimit:
         if not self.limiter.hit(self.item, "login", ip):
             reset_at = self.limiter.get_window_stats(self.item, "login", ip).reset_time
             raise TooManyRequests(max(1, math.ceil(reset_at - time.time())))
+
+
+FAILED_PASSWORDS_PER_USER = RateLimitItemPerMinute(6, 15)
+FAILED_PASSWORDS_PER_IP = RateLimitItemPerMinute(6)
+
+
+class PasswordGuessLimit:
+    """Failed password checks on every route that checks a password, except login (which has its own
+    limit): per user (6 in 15 minutes by default) and per client IP (6 a minute), in the same shared
+    storage as login's. Once either count is full, the next attempt is refused before any hash is
+    verified. Attempts already under way when the count fills are still answered, so the bound is
+    the limit plus the requests in flight (at most one per worker thread)."""
+
+    def __init__(
+        self,
+        store: storage.Storage,
+        addresses: ClientAddress,
+        per_user: RateLimitItem = FAILED_PASSWORDS_PER_USER,
+        per_ip: RateLimitItem = FAILED_PASSWORDS_PER_IP,
+    ):
+        self.limiter = FixedWindowRateLimiter(store)
+        self.addresses = addresses
+        self.per_user = per_user
+        self.per_ip = per_ip
+
+    def verify(self, req: falcon.Request, user_id: int, check: Callable[[], bool]) -> bool:
+        """`check()` (a password verification) unless the user or the client has used up its failed
+        attempts (then 429); a False answer is counted against both."""
+        counts = [
+            (self.per_user, ("password", "user", str(user_id))),
+            (self.per_ip, ("password", "ip", self.addresses.of(req))),
+        ]
+        full = [(item, key) for item, key in counts if not self.limiter.test(item, *key)]
+        if full:
+            raise TooManyRequests(max(self._seconds_left(item, key) for item, key in full))
+        if check():
+            return True
+        for item, key in counts:
+            self.limiter.hit(item, *key)
+        return False
+
+    def _seconds_left(self, item: RateLimitItem, key: tuple[str, ...]) -> int:
+        reset_at = self.limiter.get_window_stats(item, *key).reset_time
+        return max(1, math.ceil(reset_at - time.time()))

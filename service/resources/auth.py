@@ -10,7 +10,7 @@ from ..db import Database, Statements
 from ..errors import Unauthorized, ValidationFailed
 from ..openapi import operation
 from ..passwords import MAX_LENGTH, hash_password, needs_rehash, password_problem, verify_password
-from ..ratelimit import LoginLimit
+from ..ratelimit import LoginLimit, PasswordGuessLimit
 from ..tokens import TokenIssuer, digest, new_family, new_refresh_token
 from ..validation import Schema, obj, text
 
@@ -169,15 +169,18 @@ class Me:
 class ChangePassword:
     doc = {
         "post": operation(
-            "Change one's own password; other sessions' refresh tokens are revoked",
+            "Change one's own password; other sessions' refresh tokens are revoked. Failed checks of the"
+            " current password are limited per user and per client IP",
             body=CHANGE_PASSWORD.schema,
             response=shapes.PasswordChanged,
+            errors=(429,),
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database, sql: Statements, guesses: PasswordGuessLimit):
         self.db = db
         self.sql = sql
+        self.guesses = guesses
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = CHANGE_PASSWORD.parse(req)
@@ -187,7 +190,8 @@ class ChangePassword:
         user = req.context.user
         with self.db.connection() as conn:
             row = conn.execute(self.sql.password_hash_of, {"id": user.id}).fetchone()
-        if not verify_password(row and row["password_hash"], body["current_password"]):
+        stored = row and row["password_hash"]
+        if not self.guesses.verify(req, user.id, lambda: verify_password(stored, body["current_password"])):
             raise ValidationFailed({"current_password": "is not the current password"})
         with self.db.connection() as conn:
             conn.execute(
