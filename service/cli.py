@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from . import migrations
+from . import migrations, usernames
 from .config import PGDATA_DIR, PROJECT_ROOT, Config, ConfigError
 from .db import Statements
 from .embedded import ClusterError, LocalCluster
@@ -37,11 +37,18 @@ def _database_url() -> str:
 
 
 def create_user(database_url: str, username: str, password: str, role: str) -> dict | None:
-    """The one code path that makes users (the API's POST /api/users uses the same statement)."""
+    """The one code path that makes users (the API's POST /api/users uses the same statement and
+    username rules); None when the name is taken. ValueError when the name cannot be one."""
+    name = usernames.normalised(username)
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         return conn.execute(
             Statements().create_user,
-            {"username": username, "password_hash": hash_password(password), "role": role},
+            {
+                "username": name,
+                "username_key": usernames.key(name),
+                "password_hash": hash_password(password),
+                "role": role,
+            },
         ).fetchone()
 
 
@@ -112,7 +119,10 @@ def cmd_create_user(args) -> None:
     problem = password_problem(password)
     if problem:
         raise SystemExit(f"weighin: the password {problem}")
-    user = create_user(_database_url(), args.username.strip(), password, args.role)
+    try:
+        user = create_user(_database_url(), args.username, password, args.role)
+    except ValueError as problem:
+        raise SystemExit(f"weighin: the username {problem}") from None
     if not user:
         raise SystemExit(f"weighin: user {args.username!r} exists already")
     print(f"created {user['role']} {user['username']} (id {user['id']})")

@@ -1,8 +1,8 @@
 -- name: user_for_login
--- The account a login names (case-insensitive username), whether or not it is active.
+-- The account a login names (by the folded username key), whether or not it is active.
 SELECT id, username, password_hash, role, is_active
 FROM users
-WHERE lower(username) = lower(%(username)s)
+WHERE username_key = %(username_key)s
 
 -- name: update_password_hash
 -- Stores an upgraded hash of the same password (argon2 parameters changed).

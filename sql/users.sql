@@ -1,8 +1,8 @@
 -- name: create_user
--- A new user; NULL when the username is taken (case-insensitively).
-INSERT INTO users (username, password_hash, role, is_active)
-VALUES (%(username)s, %(password_hash)s, %(role)s, true)
-ON CONFLICT ((lower(username))) DO NOTHING
+-- A new user; NULL when another user has the same folded username key (service/usernames.py).
+INSERT INTO users (username, username_key, password_hash, role, is_active)
+VALUES (%(username)s, %(username_key)s, %(password_hash)s, %(role)s, true)
+ON CONFLICT (username_key) DO NOTHING
 RETURNING id, username, role, is_active, created_at, updated_at
 
 -- name: list_users

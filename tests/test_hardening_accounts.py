@@ -1,11 +1,13 @@
-"""Issue 14, accounts: failed password checks are limited on every route that checks a password."""
+"""Issue 14, accounts: failed password checks are limited; usernames cannot look alike."""
+# ruff: noqa: RUF001  (full-width look-alike letters are what these tests send)
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from falcon import testing
 
-from service import passwords
+from service import migrations, passwords, usernames
 from service.app import create_app
 from service.db import Database
 
@@ -106,3 +108,118 @@ def test_the_failed_password_count_is_shared_by_two_app_instances(two_instances)
         assert _change(second, token, f"wrong-{n}").status_code == 400
     assert _change(first, token, PASSWORDS["operator"]).status_code == 429
     assert _change(second, token, PASSWORDS["operator"]).status_code == 429
+
+
+# --- finding 9: look-alike usernames ------------------------------------------------------------------
+
+
+def _create(client, headers, username, password="a-good-password-1"):
+    return client.simulate_post(
+        "/api/users", headers=headers, json={"username": username, "password": password, "role": "OPERATOR"}
+    )
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "admin\u200b",  # zero-width space (Cf)
+        "\u202eadmin",  # right-to-left override (bidi control, Cf)
+        "ad\u2066min",  # left-to-right isolate (bidi control, Cf)
+        "ad\u00admin",  # soft hyphen (Cf)
+        "\ufeffadmin",  # byte order mark (Cf)
+        "ad\x07min",  # bell (Cc)
+        "ad\u2028min",  # line separator (Zl)
+        "ad\u2029min",  # paragraph separator (Zp)
+    ],
+)
+def test_a_username_with_a_control_or_format_character_is_400(client, as_admin, username):
+    answer = _create(client, as_admin, username)
+    assert answer.status_code == 400
+    assert answer.json["error"]["code"] == "VALIDATION_ERROR"
+    assert "username" in answer.json["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("username", ["ＡＤＭＩＮ", "ａｄｍｉｎ", "Admin", "admin\u00a0", "\u3000ADMIN"])
+def test_a_full_width_or_other_case_look_alike_of_an_existing_username_is_409(client, as_admin, username):
+    answer = _create(client, as_admin, username)
+    assert answer.status_code == 409
+    assert answer.json["error"]["code"] == "DUPLICATE_USERNAME"
+
+
+def test_usernames_are_compared_after_full_case_folding(client, as_admin):
+    assert _create(client, as_admin, "strauss").status_code == 201
+    assert _create(client, as_admin, "Strauß").json["error"]["code"] == "DUPLICATE_USERNAME"
+    assert _create(client, as_admin, "STRAUẞ").json["error"]["code"] == "DUPLICATE_USERNAME"
+
+
+def test_a_new_username_is_stored_nfkc_normalised_with_its_case_kept(client, as_admin):
+    created = _create(client, as_admin, "Ｍｅｉｅｒ\u00a0")
+    assert created.status_code == 201
+    assert created.json["username"] == "Meier"
+
+
+def test_a_username_longer_than_100_characters_once_normalised_is_400(client, as_admin):
+    answer = _create(client, as_admin, "\ufdfa" * 10)  # one character, 18 once NFKC-normalised
+    assert answer.status_code == 400
+    assert "username" in answer.json["error"]["details"]["fields"]
+
+
+def test_login_finds_the_account_by_its_folded_username(client, accounts):
+    answer = login(client, "ＡＤＭＩＮ", PASSWORDS["admin"])
+    assert answer.status_code == 200
+    assert answer.json["user"]["username"] == "admin"
+
+
+def test_weighin_create_user_refuses_a_look_alike_and_an_invisible_character(database_url, accounts):
+    from service.cli import create_user
+
+    assert create_user(database_url, "ａｄｍｉｎ", "a-good-password-1", "OPERATOR") is None
+    with pytest.raises(ValueError, match="control or format"):
+        create_user(database_url, "admin\u200b", "a-good-password-1", "OPERATOR")
+
+
+LEGACY_NAMES = [
+    "Öztürk",
+    "Strauß",
+    "ΟΔΥΣΣΕΥΣ",
+    "Ὀδυσσεύς",
+    "ｍｅｉｅｒ",
+    "ǅemal",
+    "ﬁona",
+    "ÅSA",
+    "İlkay",
+    "GROẞ",
+]
+
+
+def _legacy_users(empty_database_url, names):
+    """Users as the schema before 0009 stored them (lower(username) unique, no key)."""
+    migrations.migrate(empty_database_url, upto="0007_draft_list_summary")
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(
+                "INSERT INTO users (username, password_hash, role) VALUES (%s, 'x', 'OPERATOR')", (name,)
+            )
+
+
+def test_the_migration_gives_existing_users_the_key_the_service_computes(empty_database_url):
+    _legacy_users(empty_database_url, LEGACY_NAMES)
+    migrations.migrate(empty_database_url)
+    with psycopg.connect(empty_database_url) as conn:
+        keys = dict(conn.execute("SELECT username, username_key FROM users").fetchall())
+    assert keys == {name: usernames.key(name) for name in LEGACY_NAMES}
+
+
+def test_the_migration_stops_with_the_names_when_existing_users_look_alike(empty_database_url):
+    _legacy_users(empty_database_url, ["admin", "ａｄｍｉｎ"])
+    with pytest.raises(psycopg.errors.RaiseException, match="ａｄｍｉｎ"):
+        migrations.migrate(empty_database_url)
+
+
+def test_a_user_row_inserted_by_hand_without_a_key_gets_the_folded_one(database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        key = conn.execute(
+            "INSERT INTO users (username, password_hash, role) VALUES ('GROẞ', 'x', 'ADMIN') "
+            "RETURNING username_key"
+        ).fetchone()[0]
+    assert key == usernames.key("GROẞ") == "gross"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from .. import shapes
+from .. import shapes, usernames
 from ..auth import PUBLIC, bearer_token
 from ..db import Database, Statements
 from ..errors import Unauthorized, ValidationFailed
@@ -67,7 +67,9 @@ class Login(TokenResponder):
         self.limit.hit(req)
         body = LOGIN.parse(req)
         with self.db.connection() as conn:
-            user = conn.execute(self.sql.user_for_login, {"username": body["username"].strip()}).fetchone()
+            user = conn.execute(
+                self.sql.user_for_login, {"username_key": usernames.key(body["username"])}
+            ).fetchone()
         # verify_password spends a full hash even for an unknown user
         if not verify_password(user and user["password_hash"], body["password"]) or not user["is_active"]:
             raise Unauthorized(*BAD_CREDENTIALS)

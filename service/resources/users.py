@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from .. import shapes
+from .. import shapes, usernames
 from ..auth import ADMIN, UserCache
 from ..db import Database, Statements
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -61,12 +61,16 @@ class Users:
         problem = password_problem(body["password"])
         if problem:
             raise ValidationFailed({"password": problem})
-        username = body["username"].strip()
+        try:
+            username = usernames.normalised(body["username"])
+        except ValueError as problem:
+            raise ValidationFailed({"username": str(problem)}) from None
         with self.db.connection() as conn:
             user = conn.execute(
                 self.sql.create_user,
                 {
                     "username": username,
+                    "username_key": usernames.key(username),
                     "role": body["role"],
                     "password_hash": hash_password(body["password"]),
                 },
