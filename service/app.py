@@ -59,7 +59,7 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
     sql = Statements()
 
     tokens = TokenIssuer(config.jwt_secret, config.access_token_minutes, config.refresh_token_days)
-    user_cache = UserCache(db, sql)
+    user_cache = UserCache(db, sql, tokens.access_seconds)
     limit_store = make_storage(config.rate_limit_storage_uri, db, sql)
     addresses = ClientAddress(config.trusted_proxies)
     login_limit = LoginLimit(limit_store, addresses, config.login_attempts_per_minute)
@@ -75,9 +75,9 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
         Route("/openapi.json", spec),
         Route("/api/auth/login", auth.Login(db, sql, tokens, login_limit)),
         Route("/api/auth/refresh", auth.Refresh(db, sql, tokens, config.refresh_token_rotation == "strict")),
-        Route("/api/auth/logout", auth.Logout(db, sql)),
+        Route("/api/auth/logout", auth.Logout(db, sql, user_cache)),
         Route("/api/auth/me", auth.Me()),
-        Route("/api/auth/change-password", auth.ChangePassword(db, sql, password_guesses)),
+        Route("/api/auth/change-password", auth.ChangePassword(db, sql, password_guesses, user_cache)),
         Route("/api/users", users.Users(db, sql)),
         Route("/api/users/{id:id}", users.UserItem(db, sql, user_cache)),
         Route("/api/draft-groups", drafts.DraftGroups(db, sql, drafting)),

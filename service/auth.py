@@ -12,7 +12,9 @@ from .errors import Forbidden, Unauthorized
 from .tokens import TokenIssuer
 
 PUBLIC, ANY, ADMIN = "PUBLIC", "ANY", "ADMIN"
-CACHE_SECONDS = 4.0  # role and is_active changes bite within 5 s on every worker
+CACHE_SECONDS = 4.0  # role, is_active and ended logins bite within 5 s on every worker
+# an access token's clock (the app's) and revoked_at (the database's) may disagree by this much
+CLOCK_MARGIN_SECONDS = 60
 
 
 class User(NamedTuple):
@@ -26,26 +28,43 @@ class User(NamedTuple):
         return self.role == ADMIN
 
 
-class UserCache:
-    """Role and is_active per user id, read from the database at most every CACHE_SECONDS."""
+class Access(NamedTuple):
+    """What the database says about a token's user: the user, and the logins (refresh-token families)
+    that ended recently enough for their access tokens to be unexpired still."""
 
-    def __init__(self, db: Database, sql: Statements):
+    user: User
+    ended_logins: frozenset[str]
+
+
+class UserCache:
+    """Per user id: role, is_active and ended logins, read in one statement at most every CACHE_SECONDS."""
+
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self, db: Database, sql: Statements, access_token_seconds: int):
         self.db = db
         self.sql = sql
-        self._entries: dict[int, tuple[float, User | None]] = {}
+        # a login's access tokens were all issued before it ended, so they are expired this long after
+        self.ended_within = access_token_seconds + CLOCK_MARGIN_SECONDS
+        self._entries: dict[int, tuple[float, Access | None]] = {}
 
-    def get(self, user_id: int) -> User | None:
-        now = time.monotonic()
+    def get(self, user_id: int) -> Access | None:
+        now = self.clock()
         entry = self._entries.get(user_id)
         if entry and entry[0] > now:
             return entry[1]
         with self.db.connection() as conn:
-            row = conn.execute(self.sql.user_access, {"id": user_id}).fetchone()
-        user = User(**row) if row else None
+            row = conn.execute(
+                self.sql.user_access, {"id": user_id, "ended_within": self.ended_within}
+            ).fetchone()
+        access = None
+        if row:
+            ended = frozenset(row.pop("ended_logins"))
+            access = Access(User(**row), ended)
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[user_id] = (now + CACHE_SECONDS, user)
-        return user
+        self._entries[user_id] = (now + CACHE_SECONDS, access)
+        return access
 
     def forget(self, user_id: int) -> None:
         self._entries.pop(user_id, None)
@@ -61,7 +80,8 @@ def bearer_token(req: falcon.Request) -> str:
 
 class AuthMiddleware:
     """Every /api route needs a valid access token unless its rule is PUBLIC; ADMIN routes need the
-    ADMIN role as the database has it now (cached ≤ 5 s), not as the token says."""
+    ADMIN role as the database has it now (cached ≤ 5 s), not as the token says. A token whose login
+    has ended (logout, a password change elsewhere, a reset) is refused within the same 5 s."""
 
     def __init__(self, rules: dict[tuple[str, str], str], tokens: TokenIssuer, users: UserCache):
         self.rules = rules
@@ -73,10 +93,14 @@ class AuthMiddleware:
         if rule is None or rule == PUBLIC:
             return
         claims = self.tokens.decode_access(bearer_token(req))
-        user = self.users.get(int(claims["sub"]))
-        if user is None or not user.is_active:
+        access = self.users.get(int(claims["sub"]))
+        if access is None or not access.user.is_active:
             raise Unauthorized("INVALID_TOKEN", "The account behind this token is disabled or gone.")
+        family = claims.get("fam")
+        if not isinstance(family, str) or family in access.ended_logins:
+            raise Unauthorized("INVALID_TOKEN", "This sign-in has ended (signed out or password changed).")
+        user = access.user
         if rule == ADMIN and not user.is_admin:
             raise Forbidden("This action needs the ADMIN role.", details={"required_role": ADMIN})
         req.context.user = user
-        req.context.token_family = claims.get("fam")
+        req.context.token_family = family

@@ -14,8 +14,16 @@ INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
 VALUES (%(user_id)s, %(family_id)s, %(token_hash)s, now() + make_interval(days => %(days)s))
 
 -- name: user_access
--- What the auth middleware trusts about a user: the role and whether the account is active.
-SELECT id, username, role, is_active FROM users WHERE id = %(id)s
+-- What the auth middleware trusts about a user: the role, whether the account is active, and the
+-- logins (refresh-token families) revoked in the last `ended_within` seconds, whose access tokens may
+-- be unexpired still and are refused.
+SELECT u.id, u.username, u.role, u.is_active,
+       ARRAY(SELECT DISTINCT r.family_id::text
+             FROM refresh_tokens r
+             WHERE r.user_id = u.id AND r.revoked_at > now() - make_interval(secs => %(ended_within)s))
+           AS ended_logins
+FROM users u
+WHERE u.id = %(id)s
 
 -- name: refresh
 -- Exchanges a refresh token for a new one in the same family, all in one statement.

@@ -1,4 +1,5 @@
-"""Issue 14, accounts: failed password checks are limited; usernames cannot look alike."""
+"""Issue 14, accounts: failed password checks are limited, ended logins end their access tokens,
+usernames cannot look alike."""
 # ruff: noqa: RUF001  (full-width look-alike letters are what these tests send)
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import psycopg
 import pytest
 from falcon import testing
 
-from service import migrations, passwords, usernames
+from service import auth, migrations, passwords, usernames
 from service.app import create_app
 from service.db import Database
 
@@ -223,3 +224,87 @@ def test_a_user_row_inserted_by_hand_without_a_key_gets_the_folded_one(database_
             "RETURNING username_key"
         ).fetchone()[0]
     assert key == usernames.key("GROẞ") == "gross"
+
+
+# --- finding 8: logout and a password change end access tokens ----------------------------------------
+
+
+class Clock:
+    """Stands in for time.monotonic in the user cache, so a test moves time instead of sleeping."""
+
+    def __init__(self):
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(auth.UserCache, "clock", staticmethod(fake), raising=False)
+    return fake
+
+
+def _me(client, token):
+    return client.simulate_get("/api/auth/me", headers=bearer(token))
+
+
+def test_after_logout_that_logins_access_token_is_refused_on_every_instance_within_5_s(two_instances, clock):
+    first, second = two_instances
+    ended, kept = login(first, "operator").json, login(first, "operator").json
+    assert _me(second, ended["access_token"]).status_code == 200  # the other instance has cached the user
+    out = first.simulate_post(
+        "/api/auth/logout",
+        json={"refresh_token": ended["refresh_token"]},
+        headers=bearer(ended["access_token"]),
+    )
+    assert out.status_code == 200
+    assert _me(first, ended["access_token"]).status_code == 401  # where it happened: at once
+    clock.advance(auth.CACHE_SECONDS + 0.001)
+    refused = _me(second, ended["access_token"])
+    assert refused.status_code == 401
+    assert refused.json["error"]["code"] == "INVALID_TOKEN"
+    assert _me(second, kept["access_token"]).status_code == 200  # another login of the same user
+
+
+def test_logout_without_a_refresh_token_ends_every_login_of_the_caller(client, accounts, clock):
+    sessions = [login(client, "operator").json for _ in range(2)]
+    out = client.simulate_post("/api/auth/logout", headers=bearer(sessions[0]["access_token"]))
+    assert out.status_code == 200
+    clock.advance(auth.CACHE_SECONDS + 0.001)
+    assert [_me(client, s["access_token"]).status_code for s in sessions] == [401, 401]
+
+
+def test_change_password_ends_the_other_logins_access_tokens_and_keeps_the_changers(two_instances, clock):
+    first, second = two_instances
+    mine, other = login(first, "operator").json, login(second, "operator").json
+    assert _me(second, other["access_token"]).status_code == 200
+    assert _change(first, mine["access_token"], PASSWORDS["operator"]).status_code == 200
+    clock.advance(auth.CACHE_SECONDS + 0.001)
+    assert _me(second, other["access_token"]).status_code == 401
+    assert _me(first, other["access_token"]).status_code == 401
+    assert _me(second, mine["access_token"]).status_code == 200
+    assert _me(first, mine["access_token"]).status_code == 200
+
+
+def test_an_admin_password_reset_ends_every_login_of_that_user(client, as_admin, accounts, clock):
+    session = login(client, "operator").json
+    reset = client.simulate_patch(
+        f"/api/users/{accounts['operator']}", headers=as_admin, json={"password": "reset-password-1"}
+    )
+    assert reset.status_code == 200
+    clock.advance(auth.CACHE_SECONDS + 0.001)
+    assert _me(client, session["access_token"]).status_code == 401
+
+
+def test_a_new_login_in_the_same_second_as_a_logout_works(client, accounts, clock):
+    old = login(client, "operator").json
+    client.simulate_post("/api/auth/logout", headers=bearer(old["access_token"]))
+    new = login(client, "operator").json
+    clock.advance(auth.CACHE_SECONDS + 0.001)
+    assert _me(client, new["access_token"]).status_code == 200
+    assert _me(client, old["access_token"]).status_code == 401

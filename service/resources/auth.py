@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from .. import shapes, usernames
-from ..auth import PUBLIC, bearer_token
+from ..auth import PUBLIC, UserCache, bearer_token
 from ..db import Database, Statements
 from ..errors import Unauthorized, ValidationFailed
 from ..openapi import operation
@@ -134,16 +134,18 @@ class Refresh(TokenResponder):
 class Logout:
     doc = {
         "post": operation(
-            "Revoke a refresh token's family (or, without one, all of the caller's)",
+            "End a login: revoke a refresh token's family and its access tokens (without a refresh"
+            " token, all of the caller's logins)",
             body=LOGOUT.schema,
             body_required=False,
             response=shapes.Revoked,
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database, sql: Statements, users: UserCache):
         self.db = db
         self.sql = sql
+        self.users = users
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = LOGOUT.parse(req) if req.content_length else {}
@@ -158,6 +160,7 @@ class Logout:
                 cur = conn.execute(
                     self.sql.revoke_user_refresh_tokens, {"user_id": user.id, "keep_family": None}
                 )
+        self.users.forget(user.id)  # other workers see the ended login within CACHE_SECONDS
         resp.media = {"revoked": cur.rowcount}
 
 
@@ -171,18 +174,19 @@ class Me:
 class ChangePassword:
     doc = {
         "post": operation(
-            "Change one's own password; other sessions' refresh tokens are revoked. Failed checks of the"
-            " current password are limited per user and per client IP",
+            "Change one's own password; the user's other logins end (refresh and access tokens). Failed"
+            " checks of the current password are limited per user and per client IP",
             body=CHANGE_PASSWORD.schema,
             response=shapes.PasswordChanged,
             errors=(429,),
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, guesses: PasswordGuessLimit):
+    def __init__(self, db: Database, sql: Statements, guesses: PasswordGuessLimit, users: UserCache):
         self.db = db
         self.sql = sql
         self.guesses = guesses
+        self.users = users
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = CHANGE_PASSWORD.parse(req)
@@ -204,4 +208,5 @@ class ChangePassword:
                     "keep_family": req.context.token_family,
                 },
             )
+        self.users.forget(user.id)
         resp.media = {"changed": True}
