@@ -24,7 +24,7 @@ def normalised(raw: str) -> str:
 
 
 def key(name: str) -> str:
-    """What usernames are compared by (unique, and looked up at login): NFKC, full case folding, NFKC
-    again, as Unicode's NFKC_Casefold does short of dropping default-ignorable characters, which
-    `normalised` refuses instead."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    """What usernames are compared by (unique, and looked up at login): NFKC without surrounding white
+    space, full case folding, NFKC again. That is Unicode's NFKC_Casefold short of dropping
+    default-ignorable characters, which `normalised` refuses instead."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).strip().casefold())

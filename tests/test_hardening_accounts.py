@@ -165,8 +165,9 @@ def test_a_username_longer_than_100_characters_once_normalised_is_400(client, as
     assert "username" in answer.json["error"]["details"]["fields"]
 
 
-def test_login_finds_the_account_by_its_folded_username(client, accounts):
-    answer = login(client, "ＡＤＭＩＮ", PASSWORDS["admin"])
+@pytest.mark.parametrize("typed", ["ＡＤＭＩＮ", " Admin\u00a0"])
+def test_login_finds_the_account_by_its_folded_username(client, accounts, typed):
+    answer = login(client, typed, PASSWORDS["admin"])
     assert answer.status_code == 200
     assert answer.json["user"]["username"] == "admin"
 
