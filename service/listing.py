@@ -17,13 +17,14 @@ from psycopg.rows import tuple_row
 
 from .db import Database
 from .media import dumps
+from .validation import query_param
 
 CHUNK_ROWS = 500
 
 
 def wants_whole_list(req: falcon.Request) -> bool:
     """A request that names neither `limit` nor `cursor` asks for the whole list."""
-    return req.get_param("limit") is None and req.get_param("cursor") is None
+    return query_param(req, "limit") is None and query_param(req, "cursor") is None
 
 
 def row_chunks(

@@ -14,7 +14,7 @@ import falcon
 import orjson
 
 from .errors import ValidationFailed
-from .validation import query_int
+from .validation import query_int, query_param
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 
@@ -49,8 +49,8 @@ class Page:
 
     def __init__(self, req: falcon.Request):
         self.limit = query_int(req, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        raw = req.get_param("cursor")
-        self.after = decode(raw) if raw else None
+        raw = query_param(req, "cursor")
+        self.after = decode(raw) if raw else None  # an empty cursor (the schema allows it): the first page
 
     def after_id(self) -> int | None:
         if self.after is None:

@@ -150,20 +150,47 @@ def quantity(value: Any, path: str, low: Decimal, high: Decimal, problems: dict[
     return rounded + 0  # normalises -0.00
 
 
+def query_param(req: falcon.Request, name: str) -> str | None:
+    """The one place a query parameter is read: its value, or None when it is absent. A parameter given
+    more than once is refused, whichever copy would otherwise win (falcon's `get_param` takes the last)."""
+    raw = req.params.get(name)
+    if isinstance(raw, list):
+        raise ValidationFailed({name: "must be given at most once"})
+    return raw
+
+
+def _typed_param(req: falcon.Request, name: str) -> str | None:
+    """A parameter of a typed helper below: absent is None, and an empty value is refused (the published
+    schemas forbid it; a client that means 'no filter' leaves the parameter out)."""
+    raw = query_param(req, name)
+    if raw == "":
+        raise ValidationFailed({name: "must not be empty; leave the parameter out instead"})
+    return raw
+
+
+# ASCII digits only (str.isdigit() and int() also take Arabic-Indic or full-width digits);
+# 19 digits hold every bigint.
+_WHOLE = re.compile(r"[0-9]{1,19}")
+_SIGNED_WHOLE = re.compile(r"-?[0-9]{1,19}")
+
+
 def query_int(
     req: falcon.Request, name: str, default: int | None = None, low: int = 1, high: int = 2**63 - 1
 ) -> int | None:
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    """A whole-number query parameter from `low` to `high`: ASCII digits, with a leading '-' only when
+    `low` is negative; no '+', spaces, fractions or other scripts' digits."""
+    raw = _typed_param(req, name)
+    if raw is None:
         return default
-    if not (raw.isascii() and raw.lstrip("-").isdigit()) or not low <= int(raw) <= high:
+    grammar = _SIGNED_WHOLE if low < 0 else _WHOLE
+    if not grammar.fullmatch(raw) or not low <= int(raw) <= high:
         raise ValidationFailed({name: f"must be a whole number from {low} to {high}"})
     return int(raw)
 
 
 def query_choice(req: falcon.Request, name: str, allowed: Iterable[str]) -> str | None:
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    raw = _typed_param(req, name)
+    if raw is None:
         return None
     allowed = tuple(allowed)
     if raw not in allowed:
@@ -183,8 +210,8 @@ DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
 
 
 def query_bool(req: falcon.Request, name: str) -> bool | None:
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    raw = _typed_param(req, name)
+    if raw is None:
         return None
     if raw not in ("true", "false"):
         raise ValidationFailed({name: "must be true or false"})
@@ -193,8 +220,8 @@ def query_bool(req: falcon.Request, name: str) -> bool | None:
 
 def query_date(req: falcon.Request, name: str) -> date | None:
     """A `YYYY-MM-DD` query parameter (ASCII digits)."""
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    raw = _typed_param(req, name)
+    if raw is None:
         return None
     try:
         if not _ISO_DATE.fullmatch(raw):
@@ -208,8 +235,8 @@ def query_moment(req: falcon.Request, name: str, *, end: bool = False) -> dateti
     """A date or an ISO 8601 timestamp (UTC when it names no offset) as a bound of a time range.
     With `end`, the bound is inclusive and returned as the exclusive moment after it: a date means the
     whole day, a timestamp that very microsecond."""
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    raw = _typed_param(req, name)
+    if raw is None:
         return None
     try:
         if not raw.isascii():

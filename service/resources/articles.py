@@ -22,7 +22,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
-from ..validation import QUANTITY, Schema, obj, plain, quantity, query_bool, query_choice
+from ..validation import QUANTITY, Schema, obj, plain, quantity, query_bool, query_choice, query_param
 from .drafts import LIST_PARAMS
 
 MAX_AMOUNT = Decimal("999999999.99")
@@ -102,7 +102,7 @@ def normalised(body: dict[str, Any]) -> dict[str, Any]:
 
 def article_filters(req: falcon.Request) -> dict[str, Any]:
     active = query_choice(req, "active", ("true", "false", "all")) or "true"
-    q = (req.get_param("q") or "").strip()
+    q = (query_param(req, "q") or "").strip()
     if len(q) > 100 or "\x00" in q:
         raise ValidationFailed({"q": "must be at most 100 characters, without NUL"})
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -311,7 +311,7 @@ class ArticleResolve:
         self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        code = (req.get_param("query") or "").strip()  # scanners append CR / LF
+        code = (query_param(req, "query") or "").strip()  # scanners append CR / LF
         if not code or len(code) > 200 or "\x00" in code:
             raise ValidationFailed({"query": "must be 1 to 200 characters"})
         rows = self.db.all(self.sql.resolve_article, {"query": code, "alias": code.upper()})

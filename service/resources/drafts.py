@@ -23,7 +23,7 @@ from ..errors import (
 from ..idempotency import read_committed
 from ..openapi import operation, query
 from ..pagination import Page
-from ..validation import ID, QUANTITY, Schema, obj, quantity, query_choice, query_int, text
+from ..validation import ID, QUANTITY, Schema, obj, quantity, query_choice, query_int, query_param, text
 
 MAX_LINES = 500
 MIN_Q, MAX_Q = Decimal("0.01"), Decimal("9999.99")
@@ -222,10 +222,8 @@ def detail_params(req: falcon.Request, *, group_id=None, draft_id=None, client_e
 
 def created_by_filter(req: falcon.Request) -> int | None:
     user: User = req.context.user
-    if not user.is_admin:
-        return user.id  # operators see their own only
-    raw = req.get_param("created_by")
-    return user.id if raw == "me" else query_int(req, "created_by")
+    wanted = user.id if query_param(req, "created_by") == "me" else query_int(req, "created_by")
+    return wanted if user.is_admin else user.id  # operators see their own only
 
 
 # --- the service both APIs share ----------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ..validation import (
     query_bool,
     query_date,
     query_int,
+    query_param,
 )
 from .batches import BATCH_RULE
 from .drafts import LIST_PARAMS, MAX_LINES
@@ -316,7 +317,7 @@ class Receipts:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
         problems: dict[str, str] = {}
-        raw_order = req.get_param("order_number")
+        raw_order = query_param(req, "order_number")
         filters = {
             "order_number": order_number(raw_order, problems) if raw_order else None,
             "from": query_date(req, "from"),

@@ -12,14 +12,18 @@ from ..db import Database, Statements
 from ..errors import ValidationFailed
 from ..openapi import operation, query
 from ..pagination import Page
-from ..validation import ID, query_choice, query_int, query_moment
+from ..validation import ID, query_choice, query_int, query_moment, query_param
 from .drafts import LIST_PARAMS
 from .inventory import order_number
 
 TX_TYPES = ("WEIGH_IN", "SURPLUS_CONSUMED", "STOCK_CONSUMED", "INVENTORY_ADJUSTMENT", "STOCK_RECEIPT")
 BUCKETS = ("STOCK", "SURPLUS")
 TRANSACTION_FIELDS = shapes.Transaction.__struct_fields__
-MOMENT = {"type": "string", "description": "YYYY-MM-DD or an ISO 8601 timestamp (UTC without offset)"}
+MOMENT = {
+    "type": "string",
+    "minLength": 1,
+    "description": "YYYY-MM-DD or an ISO 8601 timestamp (UTC without offset)",
+}
 FILTER_PARAMS = [
     query("tx_type", {"enum": list(TX_TYPES)}),
     query("bucket", {"enum": list(BUCKETS)}),
@@ -35,7 +39,7 @@ FILTER_PARAMS = [
 def ledger_filters(req: falcon.Request) -> dict[str, Any]:
     """The filters of the ledger list and the transactions report."""
     problems: dict[str, str] = {}
-    raw_order = req.get_param("order_number")
+    raw_order = query_param(req, "order_number")
     filters = {
         "tx_type": query_choice(req, "tx_type", TX_TYPES),
         "bucket": query_choice(req, "bucket", BUCKETS),

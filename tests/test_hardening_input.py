@@ -1,0 +1,112 @@
+"""Issue 14, input hardening: whole-number and empty or repeated query parameters, the quantity grammar,
+token claims, request ids, per-user bounds on refresh tokens and kept idempotency answers, and what the
+real server (gunicorn) answers itself."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from jsonschema import Draft202012Validator
+
+BAD_WHOLE_NUMBERS = ["--5", "1.5", "\u0663", "99999999999999999999999", ""]
+
+
+@pytest.fixture
+def query_parameters(client, stockroom):
+    """(path, parameter name, schema) of every query parameter /openapi.json publishes; the one path
+    field (`{article}`) names an article that exists."""
+    stockroom.article(article_no="P-HARD")
+    found = []
+    for path, item in client.simulate_get("/openapi.json").json["paths"].items():
+        for parameter in item.get("get", {}).get("parameters", []):
+            if parameter["in"] == "query":
+                found.append((path.replace("{article}", "P-HARD"), parameter["name"], parameter["schema"]))
+    return found
+
+
+def _is_whole_number(schema: dict) -> bool:
+    return schema.get("type") == "integer" or schema.get("pattern") == "^(me|[0-9]+)$"
+
+
+def _refused(result, name: str) -> bool:
+    error = result.json.get("error", {}) if isinstance(result.json, dict) else {}
+    return (
+        result.status_code == 400
+        and error.get("code") == "VALIDATION_ERROR"
+        and name in error.get("details", {}).get("fields", {})
+    )
+
+
+# --- finding 1: one strict parser for whole-number query parameters --------------------------------
+
+
+def test_every_whole_number_query_parameter_refuses_signs_fractions_unicode_digits_overflow_and_empty(
+    client, as_admin, query_parameters
+):
+    pairs = [(path, name) for path, name, schema in query_parameters if _is_whole_number(schema)]
+    assert len(pairs) == 27  # limit, location_id, article_id, batch_id, created_by on every list
+    wrong = []
+    for path, name in pairs:
+        for value in BAD_WHOLE_NUMBERS:
+            result = client.simulate_get(path, headers=as_admin, query_string=urlencode({name: value}))
+            if not _refused(result, name):
+                wrong.append((path, name, value, result.status_code))
+    assert wrong == []
+
+
+def test_a_whole_number_parameter_takes_ascii_digits_within_its_range(client, as_admin):
+    def status(query: str) -> int:
+        return client.simulate_get("/api/transactions", headers=as_admin, query_string=query).status_code
+
+    assert status("limit=500") == status("limit=007") == status(f"batch_id={2**63 - 1}") == 200
+    assert status("limit=501") == status("limit=0") == status(f"batch_id={2**63}") == 400
+    assert status("limit=+5") == status("limit=-5") == status("limit=%205") == status("limit=5%0A") == 400
+
+
+def test_created_by_takes_me_or_a_user_id_and_nothing_else(client, as_admin, accounts):
+    def status(value: str) -> int:
+        return client.simulate_get(
+            "/api/drafts", headers=as_admin, query_string=urlencode({"created_by": value})
+        ).status_code
+
+    assert status("me") == status(str(accounts["operator"])) == 200
+    assert status("ME") == status("-1") == status("me ") == 400
+
+
+# --- finding 10 (query part): empty and repeated parameters ----------------------------------------
+
+
+def test_an_empty_query_parameter_is_400_exactly_where_its_published_schema_forbids_it(
+    client, as_admin, query_parameters
+):
+    wrong = []
+    for path, name, schema in query_parameters:
+        forbidden = not Draft202012Validator(
+            schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+        ).is_valid("")
+        result = client.simulate_get(path, headers=as_admin, query_string=f"{name}=")
+        if forbidden != _refused(result, name) or result.status_code >= 500:
+            wrong.append((path, name, forbidden, result.status_code))
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        ("/api/articles", "limit=abc&limit=1", "limit"),
+        ("/api/articles", "limit=1&limit=abc", "limit"),
+        ("/api/articles", "limit=1&limit=1", "limit"),
+        ("/api/articles", "is_paint=true&is_paint=false", "is_paint"),
+        ("/api/articles", "q=a&q=b", "q"),
+        ("/api/articles", "cursor=&cursor=", "cursor"),
+        ("/api/drafts", "created_by=me&created_by=1", "created_by"),
+        ("/api/transactions", "to=2025-01-01&to=2025-01-02", "to"),
+        ("/api/transactions", "order_number=A&order_number=B", "order_number"),
+        ("/api/inventory/receipts", "from=2025-01-01&from=2025-01-01", "from"),
+        ("/api/reports/inventory", "format=json&format=csv", "format"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_400_naming_it(client, as_admin, path, query, name):
+    result = client.simulate_get(path, headers=as_admin, query_string=query)
+    assert _refused(result, name), result.text
