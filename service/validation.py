@@ -3,10 +3,11 @@ publishes); every problem is reported at once, keyed by its path (`lines[3].quan
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import falcon
@@ -127,20 +128,36 @@ ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 QUANTITY = {"type": ["number", "string"], "description": "kg; rounded half-up to 0.01"}
 
 
+# A quantity written as a string: an optional '-', ASCII digits, an optional '.' and fraction digits.
+# Python's Decimal grammar is wider ('1_0', '+1', '1e2', 'NaN', ' 1'); SPEC §7 refuses all of those.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_MAX_QUANTITY_CHARS = 40
+
+
 def quantity(value: Any, path: str, low: Decimal, high: Decimal, problems: dict[str, str]) -> Decimal | None:
-    """A quantity from a JSON number or string, rounded half-up to 0.01 and range-checked."""
-    if isinstance(value, bool):
+    """A quantity from a JSON number or string, rounded half-up to 0.01 and range-checked.
+
+    A string must be a plain decimal (`-?digits[.digits]`, surrounding ASCII whitespace allowed, at most
+    40 characters): no '+', no '_', no exponent, no NaN or Infinity. A JSON number is taken as the number
+    it is, whatever its spelling: `1e2` in JSON arrives as the float 100.0 and means 100, like `100`;
+    non-finite floats (which JSON cannot carry, but a caller could pass) are refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         problems[path] = "must be a number"
         return None
-    if isinstance(value, str) and not (value.strip().isascii() and value.strip()):
-        problems[path] = "must be a decimal number"
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        problems[path] = "must be a decimal number"
-        return None
-    if not number.is_finite() or abs(number) > Decimal("1e12"):
+    if isinstance(value, str):
+        text = value.strip(" \t\r\n")
+        if len(text) > _MAX_QUANTITY_CHARS or not _PLAIN_DECIMAL.fullmatch(text):
+            problems[path] = "must be a decimal number like 12.5 (digits, an optional '-' and fraction)"
+            return None
+        number = Decimal(text)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            problems[path] = "must be a finite number"
+            return None
+        number = Decimal(str(value))  # the shortest repr: 2.675 stays 2.675, not 2.67499999...
+    else:
+        number = Decimal(value)
+    if abs(number) > Decimal("1e12"):
         problems[path] = f"must be between {low} and {high}"
         return None
     rounded = number.quantize(CENT, rounding=ROUND_HALF_UP)

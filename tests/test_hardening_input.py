@@ -4,10 +4,15 @@ real server (gunicorn) answers itself."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
 from jsonschema import Draft202012Validator
+
+from service.validation import quantity
+
+from .test_draft_groups import line
 
 BAD_WHOLE_NUMBERS = ["--5", "1.5", "\u0663", "99999999999999999999999", ""]
 
@@ -110,3 +115,68 @@ def test_an_empty_query_parameter_is_400_exactly_where_its_published_schema_forb
 def test_a_query_parameter_given_twice_is_400_naming_it(client, as_admin, path, query, name):
     result = client.simulate_get(path, headers=as_admin, query_string=query)
     assert _refused(result, name), result.text
+
+
+# --- finding 7: the quantity grammar ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1_0",
+        "+1",
+        "1e2",
+        "1E2",
+        "1 0",
+        "- 1",
+        "--1",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-inf",
+        "1.",
+        ".5",
+        "0x10",
+        "1,5",
+        "\u0661",
+        "",
+        " ",
+        "1" * 41,
+        float("nan"),
+        float("inf"),
+        [1],
+        True,
+    ],
+)
+def test_a_quantity_outside_the_plain_decimal_grammar_is_refused(value):
+    problems: dict[str, str] = {}
+    assert quantity(value, "quantity_kg", Decimal("-1000"), Decimal("1000"), problems) is None
+    assert "quantity_kg" in problems
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12", "12.00"),
+        ("-3.5", "-3.50"),
+        ("1.005", "1.01"),
+        ("-0", "0.00"),
+        (" 7.25 ", "7.25"),
+        ("0012.5", "12.50"),
+        (4, "4.00"),
+        (2.675, "2.68"),
+        (1e2, "100.00"),  # a JSON number 1e2 arrives as the float 100.0: a number, not a string
+    ],
+)
+def test_plain_decimal_strings_and_json_numbers_round_half_up_to_a_cent(value, expected):
+    problems: dict[str, str] = {}
+    assert str(quantity(value, "q", Decimal("-1000"), Decimal("1000"), problems)) == expected
+    assert problems == {}
+
+
+def test_a_quantity_with_an_underscore_is_400_and_writes_nothing(client, as_operator, stockroom):
+    article, batch = stockroom.paint_batch(stock="50")
+    before = stockroom.snapshot()
+    result = client.simulate_post("/api/drafts", headers=as_operator, json=line(article, batch, "1_0"))
+    assert _refused(result, "quantity_kg"), result.text
+    assert stockroom.snapshot() == before
