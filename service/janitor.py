@@ -1,5 +1,5 @@
-"""Background upkeep in each worker: forgets expired idempotency keys in small batches, so no request
-ever waits for it."""
+"""Background upkeep in each worker: forgets expired idempotency keys, and the oldest kept keys of a user
+who keeps more than 1000, in small batches, so no request ever waits for it."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class Janitor:
         """Forgets keys older than 24 hours; returns how many."""
         return self._drain(self.sql.purge_idempotency_keys, batch)
 
+    def trim_idempotency_keys(self, batch: int = 1000) -> int:
+        """Forgets the oldest keys of every user who keeps more than 1000; returns how many."""
+        return self._drain(self.sql.trim_idempotency_keys, batch)
+
     def start(self) -> None:
         threading.Thread(target=self._loop, name="janitor", daemon=True).start()
 
@@ -41,5 +45,6 @@ class Janitor:
         while not self._stop.wait(self.every):
             try:
                 self.purge_idempotency_keys()
+                self.trim_idempotency_keys()
             except Exception:  # the next round tries again; requests never depend on this
                 log.exception("janitor round failed")

@@ -10,7 +10,9 @@ import time
 import falcon
 import orjson
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# A client's X-Request-ID goes into every log line of its request: only 1 to 64 ASCII letters, digits,
+# '.', '_' and '-' are kept (fullmatch: '$' would also match before a trailing newline).
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -32,7 +34,7 @@ class RequestId:
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         given = req.get_header("X-Request-ID")
-        req.context.request_id = given if given and _SAFE_ID.match(given) else new_request_id()
+        req.context.request_id = given if given and _SAFE_ID.fullmatch(given) else new_request_id()
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:
         resp.set_header("X-Request-ID", req.context.request_id)

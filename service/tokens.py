@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import secrets
 import time
 import uuid
@@ -13,6 +15,12 @@ from .errors import Unauthorized
 
 ALGORITHM = "HS256"
 VERIFIED_CACHE_SIZE = 10_000
+# The access tokens this service signs are a few hundred characters; anything far longer is refused
+# before it is parsed (gunicorn lets headers up to 128 KiB through, see gunicorn.conf.py).
+MAX_TOKEN_CHARS = 4096
+# A user id as the service writes it into `sub`: ASCII digits of a bigint
+# (int() also reads other scripts' digits).
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 class TokenIssuer:
@@ -37,6 +45,8 @@ class TokenIssuer:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def decode_access(self, token: str) -> dict:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthorized("INVALID_TOKEN", "The access token is not valid.")
         claims = self._verified.get(token)
         if claims is None:
             claims = self._verify(token)
@@ -56,9 +66,27 @@ class TokenIssuer:
             raise Unauthorized("TOKEN_EXPIRED", "The access token has expired; refresh it.") from None
         except jwt.InvalidTokenError:
             raise Unauthorized("INVALID_TOKEN", "The access token is not valid.") from None
-        if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
+        if not _well_formed(claims):
             raise Unauthorized("INVALID_TOKEN", "The access token is not valid.")
         return claims
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _well_formed(claims: dict) -> bool:
+    """The claims' types, strictly: PyJWT reads `exp` and `iat` through int(), so it lets the string
+    "1700000000" pass, which the verified-token cache then cannot compare with a time."""
+    return (
+        claims.get("typ") == "access"
+        and _is_number(claims["exp"])
+        and ("iat" not in claims or _is_number(claims["iat"]))
+        and isinstance(claims["sub"], str)
+        and _USER_ID.fullmatch(claims["sub"]) is not None
+        and int(claims["sub"]) < 2**63
+        and isinstance(claims.get("fam", ""), str)
+    )
 
 
 def new_refresh_token() -> tuple[str, bytes]:

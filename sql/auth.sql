@@ -9,7 +9,17 @@ WHERE username_key = %(username_key)s
 UPDATE users SET password_hash = %(password_hash)s WHERE id = %(id)s
 
 -- name: issue_refresh_token
--- Stores a new refresh token (its digest) in a family.
+-- Stores a new refresh token (its digest) in a new family (a login). A user keeps at most 50 logins:
+-- every token of the user's unrevoked families beyond the newest 49 is deleted, so the oldest login ends.
+WITH older AS (
+    SELECT family_id FROM refresh_tokens
+    WHERE user_id = %(user_id)s AND revoked_at IS NULL
+    GROUP BY family_id
+    ORDER BY max(id) DESC
+    OFFSET 49
+), ended AS (
+    DELETE FROM refresh_tokens WHERE family_id IN (SELECT family_id FROM older)
+)
 INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
 VALUES (%(user_id)s, %(family_id)s, %(token_hash)s, now() + make_interval(days => %(days)s))
 
@@ -27,7 +37,8 @@ WHERE u.id = %(id)s
 
 -- name: refresh
 -- Exchanges a refresh token for a new one in the same family, all in one statement.
--- reuse mode: the presented token stays valid until it expires or is revoked.
+-- reuse mode: the presented token stays valid until it expires or is revoked; a login keeps at most 10
+-- tokens (the presented one, the one issued now and the 8 newest others; older ones are deleted).
 -- strict mode: the token is single-use; presenting a used one revokes its whole family.
 WITH presented AS (
     SELECT t.id, t.user_id, t.family_id, t.used_at, t.revoked_at, t.expires_at,
@@ -53,6 +64,11 @@ WITH presented AS (
     INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
     SELECT user_id, family_id, %(new_token_hash)s, now() + make_interval(days => %(days)s) FROM valid
     RETURNING id
+), pruned AS (
+    DELETE FROM refresh_tokens
+    WHERE NOT %(strict)s
+      AND id IN (SELECT t.id FROM refresh_tokens t JOIN valid v ON t.family_id = v.family_id
+                 WHERE t.id <> v.id ORDER BY t.id DESC OFFSET 8)
 )
 SELECT v.user_id AS id, v.username, v.role, v.is_active, v.family_id::text AS family_id,
        (SELECT count(*) FROM issued) AS issued

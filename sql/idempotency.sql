@@ -40,3 +40,22 @@ WITH gone AS (
     RETURNING 1
 )
 SELECT count(*) AS purged FROM gone
+
+-- name: trim_idempotency_keys
+-- Forgets up to `batch` kept keys of users who keep more than 1000, oldest first: after a janitor round
+-- no user keeps more than their newest 1000 answers (a retry of an older key runs again). Returns how many.
+WITH crowded AS (
+    SELECT user_id FROM idempotency_keys GROUP BY user_id HAVING count(*) > 1000
+), surplus AS (
+    SELECT k.ctid FROM crowded c
+    CROSS JOIN LATERAL (
+        SELECT ctid FROM idempotency_keys WHERE user_id = c.user_id
+        ORDER BY created_at DESC, key DESC
+        OFFSET 1000
+    ) k
+    LIMIT %(batch)s
+), gone AS (
+    DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM surplus)
+    RETURNING 1
+)
+SELECT count(*) AS trimmed FROM gone

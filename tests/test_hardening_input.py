@@ -4,14 +4,21 @@ real server (gunicorn) answers itself."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from urllib.parse import urlencode
 
+import jwt
+import psycopg
 import pytest
 from jsonschema import Draft202012Validator
 
+from service.db import Statements
+from service.janitor import Janitor
+from service.tokens import new_family, new_refresh_token
 from service.validation import quantity
 
+from .conftest import bearer, login
 from .test_draft_groups import line
 
 BAD_WHOLE_NUMBERS = ["--5", "1.5", "\u0663", "99999999999999999999999", ""]
@@ -180,3 +187,109 @@ def test_a_quantity_with_an_underscore_is_400_and_writes_nothing(client, as_oper
     result = client.simulate_post("/api/drafts", headers=as_operator, json=line(article, batch, "1_0"))
     assert _refused(result, "quantity_kg"), result.text
     assert stockroom.snapshot() == before
+
+
+# --- finding 12: token claims, request ids, per-user bounds ----------------------------------------
+
+
+def _signed(config, **claims) -> str:
+    base = {"sub": "1", "typ": "access", "fam": new_family(), "iat": int(time.time())}
+    return jwt.encode({**base, **claims}, config.jwt_secret, algorithm="HS256")
+
+
+def test_a_token_whose_exp_is_a_string_is_401_invalid_token_every_time(client, config, accounts):
+    token = _signed(config, sub=str(accounts["admin"]), exp=str(int(time.time()) + 600))
+    for _ in range(3):
+        result = client.simulate_get("/api/auth/me", headers=bearer(token))
+        assert result.status_code == 401 and result.json["error"]["code"] == "INVALID_TOKEN"
+
+
+@pytest.mark.parametrize("sub", ["\u0661", "\uff11", "+1", " 1", "1 ", "0", "9" * 20, "1\n"])
+def test_a_token_whose_subject_is_not_plain_ascii_digits_of_a_user_id_is_401(client, config, accounts, sub):
+    assert accounts["admin"] == 1  # so that a reading of Arabic-Indic one as 1 would find a user
+    token = _signed(config, sub=sub, exp=int(time.time()) + 600)
+    result = client.simulate_get("/api/auth/me", headers=bearer(token))
+    assert result.status_code == 401 and result.json["error"]["code"] == "INVALID_TOKEN"
+
+
+def test_an_oversized_bearer_token_is_401_invalid_token(client, accounts):
+    result = client.simulate_get("/api/auth/me", headers=bearer("a" * 100_000))
+    assert result.status_code == 401 and result.json["error"]["code"] == "INVALID_TOKEN"
+
+
+@pytest.mark.parametrize(
+    "given", ["a" * 65, "r\u00e9quest", "\u0661\u0662\u0663", "two words", "a/b", "semi;colon", "<x>"]
+)
+def test_a_client_request_id_outside_1_to_64_safe_ascii_characters_is_replaced(client, given):
+    answered = client.simulate_get("/health", headers={"X-Request-ID": given}).headers["X-Request-ID"]
+    assert answered != given and len(answered) == 32
+
+
+def test_a_sane_client_request_id_is_kept(client):
+    given = "A-z_0.9" + "x" * 57
+    assert client.simulate_get("/health", headers={"X-Request-ID": given}).headers["X-Request-ID"] == given
+
+
+def _live_refresh_tokens(database_url, user_id) -> list[tuple[str, bytes]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT family_id::text, token_hash FROM refresh_tokens WHERE user_id = %s AND revoked_at IS NULL",
+            (user_id,),
+        ).fetchall()
+
+
+def test_refresh_in_reuse_mode_keeps_at_most_ten_tokens_per_login_and_the_login_token_stays_valid(
+    client, accounts, database_url
+):
+    first = login(client, "operator").json["refresh_token"]
+    issued = []
+    for _ in range(25):
+        answer = client.simulate_post("/api/auth/refresh", json={}, headers=bearer(first))
+        assert answer.status_code == 200
+        issued.append(answer.json["refresh_token"])
+    assert len(_live_refresh_tokens(database_url, accounts["operator"])) <= 10
+    for token in (first, issued[-1]):
+        assert client.simulate_post("/api/auth/refresh", json={}, headers=bearer(token)).status_code == 200
+
+
+def test_a_user_keeps_at_most_50_logins_and_the_oldest_ends(client, db, accounts, database_url):
+    sql = Statements()
+    oldest = None
+    for _ in range(55):
+        token, token_hash = new_refresh_token()
+        oldest = oldest or token
+        with db.transaction() as conn:
+            conn.execute(
+                sql.issue_refresh_token,
+                {
+                    "user_id": accounts["operator"],
+                    "family_id": new_family(),
+                    "token_hash": token_hash,
+                    "days": 7,
+                },
+            )
+    assert len({family for family, _ in _live_refresh_tokens(database_url, accounts["operator"])}) == 50
+    assert client.simulate_post("/api/auth/refresh", json={}, headers=bearer(oldest)).status_code == 401
+    fresh = login(client, "operator").json["refresh_token"]
+    assert client.simulate_post("/api/auth/refresh", json={}, headers=bearer(fresh)).status_code == 200
+
+
+def test_the_janitor_trims_each_users_kept_idempotency_answers_to_the_newest_1000(db, accounts, database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for name, count in (("operator", 1005), ("admin", 10)):
+            conn.execute(
+                "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at) "
+                "SELECT %s, 'k' || n, '\\x00', 201, '\\x7b7d', now() - n * interval '1 second' "
+                "FROM generate_series(1, %s) AS n",
+                (accounts[name], count),
+            )
+    assert Janitor(db, Statements()).trim_idempotency_keys(batch=2) == 5
+    with psycopg.connect(database_url) as conn:
+        kept = dict(
+            conn.execute("SELECT user_id, count(*) FROM idempotency_keys GROUP BY user_id").fetchall()
+        )
+        oldest = conn.execute(
+            "SELECT count(*) FROM idempotency_keys WHERE key IN ('k1001', 'k1002', 'k1003', 'k1004', 'k1005')"
+        ).fetchone()[0]
+    assert kept == {accounts["operator"]: 1000, accounts["admin"]: 10}
+    assert oldest == 0
