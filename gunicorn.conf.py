@@ -1,10 +1,14 @@
-"""gunicorn settings; `weighin serve` validates the environment before it starts gunicorn."""
+"""gunicorn settings; `weighin serve` validates the environment before it starts gunicorn, and the values
+here come from that same validated Config (HOST, PORT, WEB_CONCURRENCY, THREADS, LOG_LEVEL)."""
 
-import os
+from service.config import Config
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5001')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("THREADS", "4"))
+# not named `config`: that is a gunicorn setting (the path of this file)
+_validated = Config.from_env()  # raises ConfigError when started without `weighin serve`
+
+bind = f"{_validated.host}:{_validated.port}"
+workers = _validated.web_concurrency
+threads = _validated.threads
 worker_class = "gthread" if threads > 1 else "sync"
 wsgi_app = "service.wsgi:app"
 # Statements time out (STATEMENT_TIMEOUT_MS, 10 s by default) well before a worker is killed.
@@ -13,8 +17,19 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _validated.log_level.lower()
 preload_app = False  # each worker imports the app after the fork, so no connection crosses a fork
+
+# Request limits (docs/hardening.md). gunicorn answers a request beyond these itself, with a bare
+# HTML page outside the error envelope, so they are set wide enough that the app sees every request a
+# client could sensibly send and refuses it in the envelope: a long query string (a forged cursor)
+# reaches the app up to gunicorn's maximum request line (8190 bytes; the app refuses cursors over 1024
+# characters), a header up to 128 KiB (the app refuses bearer tokens over 4096 characters). The header
+# count is lowered from 100 to 64, so the most header bytes one request can make a worker buffer stays
+# about 8 MiB (64 x 128 KiB). Invalid characters in a header (e.g. \x01) are always gunicorn's 400.
+limit_request_line = 8190
+limit_request_fields = 64
+limit_request_field_size = 128 * 1024
 
 
 def post_worker_init(worker):

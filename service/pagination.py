@@ -17,6 +17,9 @@ from .errors import ValidationFailed
 from .validation import query_int, query_param
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
+# The longest cursor this API issues (an inventory key with a 50-character article_no of 4-byte UTF-8
+# characters) is under 400 characters; a longer one is refused before it is decoded.
+MAX_CURSOR_CHARS = 1024
 
 
 def encode(values: list) -> str:
@@ -24,6 +27,8 @@ def encode(values: list) -> str:
 
 
 def decode(cursor: str) -> list:
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise ValidationFailed({"cursor": "is not a cursor this API issued"})
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):

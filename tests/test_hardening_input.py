@@ -4,8 +4,12 @@ real server (gunicorn) answers itself."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import runpy
 import time
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlencode
 
 import jwt
@@ -13,12 +17,13 @@ import psycopg
 import pytest
 from jsonschema import Draft202012Validator
 
+from service.config import PROJECT_ROOT
 from service.db import Statements
 from service.janitor import Janitor
 from service.tokens import new_family, new_refresh_token
 from service.validation import quantity
 
-from .conftest import bearer, login
+from .conftest import PASSWORDS, bearer, login
 from .test_draft_groups import line
 
 BAD_WHOLE_NUMBERS = ["--5", "1.5", "\u0663", "99999999999999999999999", ""]
@@ -293,3 +298,94 @@ def test_the_janitor_trims_each_users_kept_idempotency_answers_to_the_newest_100
         ).fetchone()[0]
     assert kept == {accounts["operator"]: 1000, accounts["admin"]: 10}
     assert oldest == 0
+
+
+# --- finding 6: what reaches the app through gunicorn -----------------------------------------------
+
+
+def _raw(
+    server, method: str, target: str, headers: dict[str, str]
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        reply = conn.getresponse()
+        return reply.status, reply.headers, reply.read()
+    finally:
+        conn.close()
+
+
+def _raw_bytes(server, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@pytest.fixture
+def server(database_url, accounts, start_server):
+    return start_server(database_url)
+
+
+def _server_token(server) -> str:
+    body = json.dumps({"username": "admin", "password": PASSWORDS["admin"]})
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("POST", "/api/auth/login", body, {"Content-Type": "application/json"})
+        return json.loads(conn.getresponse().read())["access_token"]
+    finally:
+        conn.close()
+
+
+def test_the_real_server_answers_a_5000_character_cursor_in_the_envelope(server):
+    status, headers, body = _raw(
+        server,
+        "GET",
+        "/api/articles?cursor=" + "A" * 5000,
+        {"Authorization": f"Bearer {_server_token(server)}"},
+    )
+    assert status == 400
+    assert json.loads(body)["error"]["details"]["fields"]["cursor"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_real_server_answers_a_100_kb_authorization_header_in_the_envelope(server):
+    status, headers, body = _raw(server, "GET", "/api/auth/me", {"Authorization": "Bearer " + "a" * 100_000})
+    assert status == 401
+    assert json.loads(body)["error"]["code"] == "INVALID_TOKEN"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_what_gunicorn_still_answers_itself_is_a_4xx_as_docs_hardening_says(server):
+    too_long = _raw_bytes(
+        server, b"GET /api/articles?cursor=" + b"A" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    control = _raw_bytes(server, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Note: a\x01b\r\n\r\n")
+    assert too_long.startswith(b"HTTP/1.1 414 ")
+    assert control.startswith(b"HTTP/1.1 400 ")
+    documented = (PROJECT_ROOT / "docs" / "hardening.md").read_text()
+    assert "414" in documented and "\\x01" in documented
+
+
+def test_gunicorn_conf_takes_bind_and_worker_counts_from_the_validated_config(monkeypatch, database_url):
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "HOST": " 127.0.0.1 ",
+        "PORT": " 5002 ",
+        "WEB_CONCURRENCY": "3",
+        "THREADS": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = runpy.run_path(str(Path(PROJECT_ROOT) / "gunicorn.conf.py"))
+    assert settings["bind"] == "127.0.0.1:5002"
+    assert (settings["workers"], settings["threads"], settings["worker_class"]) == (3, 4, "gthread")
+    monkeypatch.setenv("THREADS", "lots")
+    with pytest.raises(ValueError, match="THREADS must be a whole number"):
+        runpy.run_path(str(Path(PROJECT_ROOT) / "gunicorn.conf.py"))
