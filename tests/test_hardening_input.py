@@ -23,8 +23,8 @@ from service.janitor import Janitor
 from service.tokens import new_family, new_refresh_token
 from service.validation import quantity
 
+from .api import line
 from .conftest import PASSWORDS, bearer, login
-from .test_draft_groups import line
 
 BAD_WHOLE_NUMBERS = ["--5", "1.5", "\u0663", "99999999999999999999999", ""]
 
