@@ -1,29 +1,41 @@
-"""Password hashing with argon2id (argon2-cffi's RFC 9106 defaults)."""
+"""Password hashing with argon2id: one `Passwords` per app, built with the parameters its environment
+calls for (argon2-cffi's RFC 9106 low-memory profile everywhere but ENV=test)."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-HASHER = PasswordHasher()
 MIN_LENGTH, MAX_LENGTH = 8, 256
-# Verified against when the user does not exist, so that path spends the same work as a real one.
-DUMMY_HASH = HASHER.hash("not a real password, only spends time")
 
 
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
+class Passwords:
+    """Hashes, checks and upgrades passwords with one argon2id parameter set."""
 
+    def __init__(self, hasher: PasswordHasher):
+        self.hasher = hasher
+        # checked against when the user does not exist, so that path spends the same work as a real one
+        self.dummy_hash = hasher.hash("not a real password, only spends time")
 
-def verify_password(stored_hash: str | None, password: str) -> bool:
-    try:
-        return HASHER.verify(stored_hash or DUMMY_HASH, password) and stored_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    @classmethod
+    def for_environment(cls, env: str) -> Passwords:
+        """Production parameters, except under ENV=test: the same algorithm with the least work argon2
+        allows, so a test suite that signs in thousands of times does not spend minutes hashing."""
+        if env == "test":
+            return cls(PasswordHasher(time_cost=1, memory_cost=16, parallelism=1))
+        return cls(PasswordHasher())
 
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
 
-def needs_rehash(stored_hash: str) -> bool:
-    return HASHER.check_needs_rehash(stored_hash)
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored_hash or self.dummy_hash, password) and stored_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self.hasher.check_needs_rehash(stored_hash)
 
 
 def password_problem(password: object) -> str | None:

@@ -28,8 +28,10 @@ from service.app import create_app
 from service.config import Config
 from service.db import Database, Statements
 from service.embedded import TEST_SETTINGS, LocalCluster, free_port
+from service.passwords import Passwords
 
 TEMPLATE = "weighin_template"
+TEMPLATE_WITH_ACCOUNTS = "weighin_template_accounts"
 _counter = itertools.count()
 
 
@@ -121,9 +123,14 @@ def _fresh_database(pg_server: str, template: str | None):
 
 
 @pytest.fixture
-def database_url(pg_server, template_url):
-    """A fresh, fully migrated database for one test."""
-    name, url = _fresh_database(pg_server, TEMPLATE)
+def database_url(request, pg_server, template_url):
+    """A fresh, fully migrated database for one test; with the test's accounts in it when it asks for them
+    (cloned from a second template where they were made once)."""
+    template = TEMPLATE
+    if "accounts" in request.fixturenames:
+        request.getfixturevalue("account_ids")
+        template = TEMPLATE_WITH_ACCOUNTS
+    name, url = _fresh_database(pg_server, template)
     yield url
     admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -225,6 +232,30 @@ def start_server():
         server.stop()
 
 
+class Clock:
+    """Stands in for time.monotonic in the user cache, so a test moves time instead of sleeping."""
+
+    def __init__(self):
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The user cache's clock, moved by the test (role, is_active and ended logins bite when it has moved
+    past the cache's lifetime)."""
+    from service import auth
+
+    fake = Clock()
+    monkeypatch.setattr(auth.UserCache, "clock", staticmethod(fake))
+    return fake
+
+
 # --- accounts -----------------------------------------------------------------------------------
 
 PASSWORDS = {
@@ -253,14 +284,25 @@ def login(client, username: str, password: str | None = None, ip: str | None = N
     )
 
 
-@pytest.fixture
-def accounts(database_url):
+@pytest.fixture(scope="session")
+def account_ids(pg_server, template_url) -> dict[str, int]:
+    """admin, operator and operator2, made once (with ENV=test's fast hashing) in a template of their own."""
     from service.cli import create_user
 
-    made = {}
-    for username, role in (("admin", "ADMIN"), ("operator", "OPERATOR"), ("operator2", "OPERATOR")):
-        made[username] = create_user(database_url, username, PASSWORDS[username], role)["id"]
-    return made
+    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {TEMPLATE_WITH_ACCOUNTS} WITH (FORCE)")
+    admin_execute(
+        pg_server, f"CREATE DATABASE {TEMPLATE_WITH_ACCOUNTS} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY"
+    )
+    url = _as_url(_with_database(pg_server, TEMPLATE_WITH_ACCOUNTS))
+    fast = Passwords.for_environment("test")
+    roles = {"admin": "ADMIN", "operator": "OPERATOR", "operator2": "OPERATOR"}
+    return {name: create_user(url, name, PASSWORDS[name], role, fast)["id"] for name, role in roles.items()}
+
+
+@pytest.fixture
+def accounts(database_url, account_ids):
+    """User ids by username; the test's database has them (see database_url)."""
+    return dict(account_ids)
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ biting within 5 s for tokens already issued."""
 from __future__ import annotations
 
 import re
-import time
 
 from falcon import inspect, testing
 
+from service import auth
 from service.app import create_app
 
 from .conftest import bearer, login, make_config
@@ -116,41 +116,33 @@ def test_a_forbidden_answer_names_the_required_role(client, as_operator):
     }
 
 
-def _poll_until(client, headers, status, seconds):
-    start = time.monotonic()
-    while time.monotonic() - start < seconds + 1:
-        if client.simulate_get("/api/auth/me", headers=headers).status_code == status:
-            return time.monotonic() - start
-        time.sleep(0.1)
-    return None
-
-
 def test_deactivation_makes_an_existing_access_token_fail_within_5_seconds(
-    database_url, db, accounts, as_admin
+    database_url, db, accounts, as_admin, clock
 ):
     # two app instances = two workers with their own user caches
     worker_a = testing.TestClient(create_app(make_config(database_url), db))
     worker_b = testing.TestClient(create_app(make_config(database_url), db))
     operator = bearer(login(worker_b, "operator").json["access_token"])
     assert worker_b.simulate_get("/api/auth/me", headers=operator).status_code == 200  # cached in worker b
-    assert (
-        worker_a.simulate_patch(
-            f"/api/users/{accounts['operator']}", headers=as_admin, json={"is_active": False}
-        ).status_code
-        == 200
+    deactivate = worker_a.simulate_patch(
+        f"/api/users/{accounts['operator']}", headers=as_admin, json={"is_active": False}
     )
-    elapsed = _poll_until(worker_b, operator, 401, 5)
-    assert elapsed is not None and elapsed <= 5.0
+    assert deactivate.status_code == 200
+    clock.advance(auth.CACHE_SECONDS - 0.5)  # still cached in worker b: the old answer
+    assert worker_b.simulate_get("/api/auth/me", headers=operator).status_code == 200
+    clock.advance(1.0)  # past the cache's lifetime, within 5 s of the change
+    assert auth.CACHE_SECONDS + 0.5 <= 5.0
+    assert worker_b.simulate_get("/api/auth/me", headers=operator).status_code == 401
 
 
-def test_demotion_bites_within_5_seconds(database_url, db, accounts, as_admin):
+def test_demotion_bites_within_5_seconds(database_url, db, accounts, as_admin, clock):
     worker_a = testing.TestClient(create_app(make_config(database_url), db))
     worker_b = testing.TestClient(create_app(make_config(database_url), db))
     worker_a.simulate_patch(f"/api/users/{accounts['operator']}", headers=as_admin, json={"role": "ADMIN"})
     promoted = bearer(login(worker_b, "operator").json["access_token"])
     assert worker_b.simulate_get("/api/users", headers=promoted).status_code == 200
     worker_a.simulate_patch(f"/api/users/{accounts['operator']}", headers=as_admin, json={"role": "OPERATOR"})
-    start = time.monotonic()
-    while worker_b.simulate_get("/api/users", headers=promoted).status_code != 403:
-        assert time.monotonic() - start <= 5.0
-        time.sleep(0.1)
+    clock.advance(auth.CACHE_SECONDS - 0.5)
+    assert worker_b.simulate_get("/api/users", headers=promoted).status_code == 200
+    clock.advance(1.0)
+    assert worker_b.simulate_get("/api/users", headers=promoted).status_code == 403

@@ -50,17 +50,31 @@ def test_unknown_user_wrong_password_and_disabled_account_get_the_same_401(clien
 
 
 def test_unknown_user_still_spends_a_password_hash(client, accounts, monkeypatch):
-    calls = []
-    real = passwords.HASHER
+    checked = []
+    real_verify = PasswordHasher.verify
 
-    class CountingHasher:
-        def verify(self, stored, password):
-            calls.append(stored)
-            return real.verify(stored, password)
+    def counting_verify(self, stored, password):
+        checked.append(stored)
+        return real_verify(self, stored, password)
 
-    monkeypatch.setattr(passwords, "HASHER", CountingHasher())
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
     login(client, "nobody", "whatever-password")
-    assert calls == [passwords.DUMMY_HASH]
+    assert len(checked) == 1 and checked[0].startswith("$argon2id$")  # the app's dummy hash
+
+
+def test_production_hashes_with_the_rfc_9106_low_memory_parameters():
+    production = passwords.Passwords.for_environment("production")
+    assert (production.hasher.time_cost, production.hasher.memory_cost, production.hasher.parallelism) == (
+        3,
+        65536,
+        4,
+    )
+    stored = production.hash("correct horse battery")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert production.verify(stored, "correct horse battery") and not production.verify(stored, "wrong one")
+    assert not production.needs_rehash(stored)
+    # the test suite's fast parameters are never production's, and a hash made with them is upgraded
+    assert production.needs_rehash(passwords.Passwords.for_environment("test").hash("correct horse battery"))
 
 
 def test_login_upgrades_a_hash_made_with_old_parameters(client, accounts, database_url):
@@ -70,7 +84,7 @@ def test_login_upgrades_a_hash_made_with_old_parameters(client, accounts, databa
     assert login(client, "operator", "legacy-password").status_code == 200
     with psycopg.connect(database_url) as conn:
         stored = conn.execute("SELECT password_hash FROM users WHERE username = 'operator'").fetchone()[0]
-    assert stored != weak and not passwords.needs_rehash(stored)
+    assert stored != weak and not passwords.Passwords.for_environment("test").needs_rehash(stored)
     assert login(client, "operator", "legacy-password").status_code == 200
 
 

@@ -18,6 +18,7 @@ from falcon import testing
 
 from service.app import create_app
 from service.cli import seed
+from service.passwords import Passwords
 
 from .conftest import bearer, fresh_ip, make_config
 
@@ -72,7 +73,8 @@ class App:
     (default location 13, an admin and an operator), and signed in as both."""
 
     def __init__(self, database_url: str, db):
-        credentials = {username: password for username, _, password in seed(database_url, "13", demo=False)}
+        fast = Passwords.for_environment("test")  # the app's own hashing under ENV=test
+        credentials = {u: pw for u, _, pw in seed(database_url, "13", demo=False, passwords=fast)}
         self.client = testing.TestClient(create_app(make_config(database_url, CORS_ORIGINS="null"), db))
         self.logins = {
             name: self.post("/api/auth/login", {"username": name, "password": pw}, auth=None)

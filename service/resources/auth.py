@@ -9,7 +9,7 @@ from ..auth import PUBLIC, UserCache, bearer_token
 from ..db import Database, Statements
 from ..errors import Unauthorized, ValidationFailed
 from ..openapi import operation
-from ..passwords import MAX_LENGTH, hash_password, needs_rehash, password_problem, verify_password
+from ..passwords import MAX_LENGTH, Passwords, password_problem
 from ..ratelimit import LoginLimit, PasswordGuessLimit
 from ..tokens import TokenIssuer, digest, new_family, new_refresh_token
 from ..validation import Schema, obj, text
@@ -59,9 +59,12 @@ class Login(TokenResponder):
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, tokens: TokenIssuer, limit: LoginLimit):
+    def __init__(
+        self, db: Database, sql: Statements, tokens: TokenIssuer, limit: LoginLimit, passwords: Passwords
+    ):
         super().__init__(db, sql, tokens)
         self.limit = limit
+        self.passwords = passwords
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.limit.hit(req)
@@ -70,16 +73,19 @@ class Login(TokenResponder):
             user = conn.execute(
                 self.sql.user_for_login, {"username_key": usernames.key(body["username"])}
             ).fetchone()
-        # verify_password spends a full hash even for an unknown user
-        if not verify_password(user and user["password_hash"], body["password"]) or not user["is_active"]:
+        # verify spends a full hash even for an unknown user
+        if (
+            not self.passwords.verify(user and user["password_hash"], body["password"])
+            or not user["is_active"]
+        ):
             raise Unauthorized(*BAD_CREDENTIALS)
         family = new_family()
         refresh, refresh_digest = new_refresh_token()
         with self.db.transaction() as conn:
-            if needs_rehash(user["password_hash"]):
+            if self.passwords.needs_rehash(user["password_hash"]):
                 conn.execute(
                     self.sql.update_password_hash,
-                    {"id": user["id"], "password_hash": hash_password(body["password"])},
+                    {"id": user["id"], "password_hash": self.passwords.hash(body["password"])},
                 )
             conn.execute(
                 self.sql.issue_refresh_token,
@@ -182,7 +188,15 @@ class ChangePassword:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, guesses: PasswordGuessLimit, users: UserCache):
+    def __init__(
+        self,
+        db: Database,
+        sql: Statements,
+        guesses: PasswordGuessLimit,
+        users: UserCache,
+        passwords: Passwords,
+    ):
+        self.passwords = passwords
         self.db = db
         self.sql = sql
         self.guesses = guesses
@@ -197,14 +211,16 @@ class ChangePassword:
         with self.db.connection() as conn:
             row = conn.execute(self.sql.password_hash_of, {"id": user.id}).fetchone()
         stored = row and row["password_hash"]
-        if not self.guesses.verify(req, user.id, lambda: verify_password(stored, body["current_password"])):
+        if not self.guesses.verify(
+            req, user.id, lambda: self.passwords.verify(stored, body["current_password"])
+        ):
             raise ValidationFailed({"current_password": "is not the current password"})
         with self.db.connection() as conn:
             conn.execute(
                 self.sql.change_password,
                 {
                     "id": user.id,
-                    "password_hash": hash_password(body["new_password"]),
+                    "password_hash": self.passwords.hash(body["new_password"]),
                     "keep_family": req.context.token_family,
                 },
             )

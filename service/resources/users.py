@@ -11,7 +11,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
-from ..passwords import MAX_LENGTH, hash_password, password_problem
+from ..passwords import MAX_LENGTH, Passwords, password_problem
 from ..validation import Schema, obj, text
 
 ROLE = {"enum": ["ADMIN", "OPERATOR"]}
@@ -42,9 +42,10 @@ class Users:
         ),
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database, sql: Statements, passwords: Passwords):
         self.db = db
         self.sql = sql
+        self.passwords = passwords
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
@@ -72,7 +73,7 @@ class Users:
                     "username": username,
                     "username_key": usernames.key(username),
                     "role": body["role"],
-                    "password_hash": hash_password(body["password"]),
+                    "password_hash": self.passwords.hash(body["password"]),
                 },
             ).fetchone()
         if user is None:
@@ -92,7 +93,8 @@ class UserItem:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, users: UserCache):
+    def __init__(self, db: Database, sql: Statements, users: UserCache, passwords: Passwords):
+        self.passwords = passwords
         self.db = db
         self.sql = sql
         self.users = users
@@ -105,7 +107,7 @@ class UserItem:
             "id": id,
             "role": body.get("role"),
             "is_active": body.get("is_active"),
-            "password_hash": hash_password(body["password"]) if "password" in body else None,
+            "password_hash": self.passwords.hash(body["password"]) if "password" in body else None,
         }
         result = self.db.serializable(self.sql.update_user, params)[0]
         if not result["found"]:
