@@ -6,7 +6,7 @@ as `Database.run` does; a list is two autocommit statements in one pipeline, as 
 Placeholders `%(name)s` become pgbench variables `:name`; what the service passes as None becomes the
 literal NULL (pgbench variables cannot be NULL), and integers get a `::bigint` cast (psycopg sends them
 typed). The create's `lines` JSON is built by format() from pgbench variables: the same JSON text the
-service sends (`orjson.dumps` of the parsed lines), with unique numeric client_event_ids.
+service sends (`media.dumps` of the parsed lines), with unique numeric client_event_ids.
 """
 
 from __future__ import annotations

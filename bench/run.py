@@ -397,7 +397,7 @@ def machine(cluster_url: str) -> dict:
         platform.machine(),
     )
     versions = {}
-    for package in ("falcon", "gunicorn", "psycopg", "psycopg-pool", "orjson"):
+    for package in ("falcon", "gunicorn", "psycopg", "psycopg-pool", "msgspec"):
         try:
             from importlib.metadata import version
 

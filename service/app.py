@@ -13,7 +13,8 @@ from .config import Config
 from .db import Database, Statements
 from .idempotency import Idempotency
 from .media import handlers
-from .middleware import AccessLog, BodyLimit, RequestId, configure_logging
+from .middleware import AccessLog, BodyLimit, RequestId
+from .passwords import Passwords
 from .ratelimit import ClientAddress, LoginLimit, PasswordGuessLimit, make_storage
 from .resources import (
     articles,
@@ -28,6 +29,7 @@ from .resources import (
     users,
 )
 from .tokens import TokenIssuer
+from .validation import as_id
 
 # Idempotency-Key is accepted but not replayed here: a repeat is harmless, and the answers are tokens,
 # which are not kept.
@@ -44,21 +46,16 @@ class IdConverter(BaseConverter):
     """`{id:id}`: a database id, ASCII digits only, 1 to 2**63 - 1; anything else is a 404."""
 
     def convert(self, value: str) -> int | None:
-        if not (value.isascii() and value.isdigit()) or len(value) > 19:
-            return None
-        number = int(value)
-        return number if 1 <= number < 2**63 else None
+        return as_id(value)
 
 
-def create_app(config: Config, db: Database | None = None) -> falcon.App:
-    """Build the WSGI app. The pool is opened by the caller (gunicorn's post_worker_init, or a test)."""
-    configure_logging(config.log_level)
-    db = db or Database(
-        config.database_url, pool_size=config.db_pool_size, statement_timeout_ms=config.statement_timeout_ms
-    )
-    sql = Statements()
+def create_app(config: Config, db: Database, sql: Statements | None = None) -> falcon.App:
+    """Build the WSGI app around the caller's pool (opened by the caller: gunicorn's post_worker_init, or
+    a test) and named statements."""
+    sql = sql or Statements()
 
     tokens = TokenIssuer(config.jwt_secret, config.access_token_minutes, config.refresh_token_days)
+    passwords = Passwords.for_environment(config.env)
     user_cache = UserCache(db, sql, tokens.access_seconds)
     limit_store = make_storage(config.rate_limit_storage_uri, db, sql)
     addresses = ClientAddress(config.trusted_proxies)
@@ -73,13 +70,15 @@ def create_app(config: Config, db: Database | None = None) -> falcon.App:
     routes = [
         Route("/health", system.Health(db, sql, config.env)),
         Route("/openapi.json", spec),
-        Route("/api/auth/login", auth.Login(db, sql, tokens, login_limit)),
+        Route("/api/auth/login", auth.Login(db, sql, tokens, login_limit, passwords)),
         Route("/api/auth/refresh", auth.Refresh(db, sql, tokens, config.refresh_token_rotation == "strict")),
         Route("/api/auth/logout", auth.Logout(db, sql, user_cache)),
         Route("/api/auth/me", auth.Me()),
-        Route("/api/auth/change-password", auth.ChangePassword(db, sql, password_guesses, user_cache)),
-        Route("/api/users", users.Users(db, sql)),
-        Route("/api/users/{id:id}", users.UserItem(db, sql, user_cache)),
+        Route(
+            "/api/auth/change-password", auth.ChangePassword(db, sql, password_guesses, user_cache, passwords)
+        ),
+        Route("/api/users", users.Users(db, sql, passwords)),
+        Route("/api/users/{id:id}", users.UserItem(db, sql, user_cache, passwords)),
         Route("/api/draft-groups", drafts.DraftGroups(db, sql, drafting)),
         Route("/api/draft-groups/{id:id}", group_item),
         Route("/api/draft-groups/{id:id}/approve", group_item, "approve"),

@@ -17,16 +17,47 @@ from . import migrations, usernames
 from .config import PGDATA_DIR, PROJECT_ROOT, Config, ConfigError
 from .db import Statements
 from .embedded import ClusterError, LocalCluster
-from .passwords import hash_password, password_problem
+from .passwords import Passwords, password_problem
 
 EMBEDDED_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
 
 
 def _config() -> Config:
+    """The validated configuration; outside production a missing JWT_SECRET is the kept development one
+    (exported, so gunicorn's workers sign with the same key)."""
+    if not os.environ.get("JWT_SECRET") and _environment() != "production":
+        os.environ["JWT_SECRET"] = development_secret()
     try:
         return Config.from_env()
     except ConfigError as error:
         raise SystemExit(f"weighin: configuration error: {error}") from None
+
+
+def development_secret() -> str:
+    """A random signing key kept beside the embedded cluster, so tokens survive a restart.
+
+    Created with an atomic link, so workers that start together agree on one key.
+    """
+    path = PGDATA_DIR / "jwt_secret"
+    try:
+        PGDATA_DIR.mkdir(exist_ok=True)
+        if not path.exists():
+            tmp = path.with_name(f"jwt_secret.{os.getpid()}")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+    except OSError:
+        return secrets.token_urlsafe(48)
+
+
+def _environment() -> str:
+    return os.environ.get("ENV", "").strip() or "development"
 
 
 def _database_url() -> str:
@@ -36,7 +67,9 @@ def _database_url() -> str:
     return url
 
 
-def create_user(database_url: str, username: str, password: str, role: str) -> dict | None:
+def create_user(
+    database_url: str, username: str, password: str, role: str, passwords: Passwords | None = None
+) -> dict | None:
     """The one code path that makes users (the API's POST /api/users uses the same statement and
     username rules); None when the name is taken. ValueError when the name cannot be one."""
     name = usernames.normalised(username)
@@ -46,21 +79,24 @@ def create_user(database_url: str, username: str, password: str, role: str) -> d
             {
                 "username": name,
                 "username_key": usernames.key(name),
-                "password_hash": hash_password(password),
+                "password_hash": (passwords or Passwords.for_environment(_environment())).hash(password),
                 "role": role,
             },
         ).fetchone()
 
 
-def seed(database_url: str, location_code: str, demo: bool) -> list[tuple[str, str, str]]:
+def seed(
+    database_url: str, location_code: str, demo: bool, passwords: Passwords | None = None
+) -> list[tuple[str, str, str]]:
     """Default location, an admin and an operator (only when missing); returns new credentials."""
     sql = Statements()
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.seed_location, {"code": location_code, "name": f"Warehouse {location_code}"})
     created = []
+    passwords = passwords or Passwords.for_environment(_environment())
     for username, role in (("admin", "ADMIN"), ("operator", "OPERATOR")):
         password = secrets.token_urlsafe(12)
-        if create_user(database_url, username, password, role):
+        if create_user(database_url, username, password, role, passwords):
             created.append((username, role, password))
     if demo:
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -135,8 +171,7 @@ def cmd_seed(args) -> None:
 
 
 def cmd_serve(args) -> None:
-    config = _config()  # fails here, with one line, before any worker starts
-    os.environ.setdefault("JWT_SECRET", config.jwt_secret)  # every worker signs with the same key
+    _config()  # fails here, with one line, before any worker starts
     gunicorn = Path(sys.executable).with_name("gunicorn")
     os.execv(str(gunicorn), [str(gunicorn), "--config", str(PROJECT_ROOT / "gunicorn.conf.py")])
 

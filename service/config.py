@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,7 @@ class Config:
     web_concurrency: int = 2
     threads: int = 4
     db_pool_size: int = 4
-    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
+    jwt_secret: str = field(default="", repr=False)
     access_token_minutes: int = 15
     refresh_token_days: int = 7
     refresh_token_rotation: str = "reuse"
@@ -79,7 +78,7 @@ class Config:
         if secret and len(secret.encode()) < 32:
             raise ConfigError("JWT_SECRET must be at least 32 bytes long")
         if not secret:
-            secret = _development_secret()
+            raise ConfigError("JWT_SECRET is not set (weighin serve keeps a development one in .pgdata/)")
 
         proxies = []
         for cidr in filter(None, (p.strip() for p in env.get("TRUSTED_PROXIES", "").split(","))):
@@ -118,26 +117,3 @@ class Config:
             log_level=choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             statement_timeout_ms=integer("STATEMENT_TIMEOUT_MS", 10_000, 100, 600_000),
         )
-
-
-def _development_secret() -> str:
-    """A random signing key kept beside the embedded cluster, so tokens survive a restart.
-
-    Created with an atomic link, so workers that start together agree on one key.
-    """
-    path = PGDATA_DIR / "jwt_secret"
-    try:
-        PGDATA_DIR.mkdir(exist_ok=True)
-        if not path.exists():
-            tmp = path.with_name(f"jwt_secret.{os.getpid()}")
-            tmp.write_text(secrets.token_urlsafe(48))
-            tmp.chmod(0o600)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return path.read_text().strip()
-    except OSError:
-        return secrets.token_urlsafe(48)

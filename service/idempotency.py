@@ -14,7 +14,7 @@ import functools
 import hashlib
 
 import falcon
-import orjson
+import msgspec
 import psycopg
 from psycopg import IsolationLevel
 
@@ -46,7 +46,7 @@ def read_committed(responder):
 
 def fingerprint(req: falcon.Request, user_id: int) -> bytes:
     body = req.get_media(default_when_empty=None)
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    canonical = msgspec.json.encode(body, order="sorted")
     parts = [
         req.method.encode(),
         req.path.encode(),

@@ -1,5 +1,5 @@
 """JSON answers written by msgspec (dicts, lists and msgspec Structs alike; Decimals leave as JSON numbers
-without passing through a float, UTC timestamps end in `Z`); request bodies read by orjson."""
+without passing through a float, UTC timestamps end in `Z`), and request bodies read by msgspec too."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import falcon
 import msgspec
-import orjson
 from falcon import media
 
 from .errors import ValidationFailed
@@ -32,8 +31,10 @@ class JSONHandler(media.BaseHandler):
         if b"\\u0000" in data:  # PostgreSQL text cannot hold NUL; refuse it before anything parses it
             raise ValidationFailed({"body": "strings must not contain NUL (\\u0000) characters"})
         try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError as error:
+            return msgspec.json.decode(data)
+        except RecursionError:  # msgspec's depth limit
+            raise ValidationFailed({"body": "is nested too deeply"}) from None
+        except msgspec.DecodeError as error:
             raise falcon.MediaMalformedError("JSON") from error
 
 

@@ -8,7 +8,8 @@ import re
 import time
 
 import falcon
-import orjson
+
+from .media import dumps
 
 # A client's X-Request-ID goes into every log line of its request: only 1 to 64 ASCII letters, digits,
 # '.', '_' and '-' are kept (fullmatch: '$' would also match before a trailing newline).
@@ -87,7 +88,7 @@ class AccessLog:
             return
         user = getattr(req.context, "user", None)
         self.log.info(
-            orjson.dumps(
+            dumps(
                 {
                     "ts": round(time.time(), 3),
                     "request_id": getattr(req.context, "request_id", None),

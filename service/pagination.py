@@ -11,10 +11,10 @@ import base64
 import binascii
 
 import falcon
-import orjson
+import msgspec
 
 from .errors import ValidationFailed
-from .validation import query_int, query_param
+from .validation import is_id, query_int, query_param
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 # The longest cursor this API issues (an inventory key with a 50-character article_no of 4-byte UTF-8
@@ -23,30 +23,25 @@ MAX_CURSOR_CHARS = 1024
 
 
 def encode(values: list) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+    return base64.urlsafe_b64encode(msgspec.json.encode(values)).decode().rstrip("=")
 
 
 def decode(cursor: str) -> list:
     if len(cursor) > MAX_CURSOR_CHARS:
         raise ValidationFailed({"cursor": "is not a cursor this API issued"})
     try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        values = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, msgspec.DecodeError):
         values = None
     if not isinstance(values, list) or not values:
         raise ValidationFailed({"cursor": "is not a cursor this API issued"})
     return values
 
 
-def _is_id(value) -> bool:
-    """A database id, as the cursors this API issues carry them: a bigint of 1 or more."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 2**63
-
-
 def _fits(value, kind: type | tuple[type, ...]) -> bool:
     if isinstance(value, bool) or not isinstance(value, kind):
         return False
-    return _is_id(value) if isinstance(value, int) else True
+    return is_id(value) if isinstance(value, int) else True
 
 
 class Page:
@@ -61,7 +56,7 @@ class Page:
         if self.after is None:
             return None
         value = self.after[0]
-        if not _is_id(value):
+        if not is_id(value):
             raise ValidationFailed({"cursor": "is not a cursor this API issued"})
         return value
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import falcon
 import jsonschema_rs
-from jsonschema import Draft202012Validator, validators
 
 from .errors import ValidationFailed
 
@@ -28,76 +27,71 @@ def path_of(parts: Iterable[Any]) -> str:
     return out or "body"
 
 
+_MESSAGES = {  # jsonschema_rs error kind -> what is wrong, in words
+    "Type": lambda kind: "must be of type " + " or ".join(sorted(kind.types)),
+    "Enum": lambda kind: "must be one of " + ", ".join(map(str, kind.options)),
+    "MinLength": lambda kind: f"must have at least {kind.limit} characters",
+    "MaxLength": lambda kind: f"must have at most {kind.limit} characters",
+    "MinItems": lambda kind: f"must have at least {kind.limit} items",
+    "MaxItems": lambda kind: f"must have at most {kind.limit} items",
+    "MinProperties": lambda kind: f"must have at least {kind.limit} fields",
+    "Minimum": lambda kind: f"must be at least {kind.limit}",
+    "Maximum": lambda kind: f"must be at most {kind.limit}",
+    "Pattern": lambda kind: "has an invalid format",
+    "Format": lambda kind: f"must be a valid {kind.format}",
+}
+
+
 def _describe(error) -> list[tuple[str, str]]:
-    base = list(error.absolute_path)
-    if error.validator == "required":
-        return [
-            (path_of([*base, name]), "is required")
-            for name in error.validator_value
-            if name not in error.instance
-        ]
-    if error.validator == "additionalProperties":
-        allowed = set(error.schema.get("properties", {}))
-        return [
-            (path_of([*base, name]), "is not an allowed field")
-            for name in error.instance
-            if name not in allowed
-        ]
-    messages = {
-        "type": lambda: f"must be of type {_types(error.validator_value)}",
-        "enum": lambda: "must be one of " + ", ".join(map(str, error.validator_value)),
-        "minLength": lambda: f"must have at least {error.validator_value} characters",
-        "maxLength": lambda: f"must have at most {error.validator_value} characters",
-        "minItems": lambda: f"must have at least {error.validator_value} items",
-        "maxItems": lambda: f"must have at most {error.validator_value} items",
-        "minimum": lambda: f"must be at least {error.validator_value}",
-        "maximum": lambda: f"must be at most {error.validator_value}",
-        "pattern": lambda: "has an invalid format",
-        "format": lambda: f"must be a valid {error.validator_value}",
-    }
-    describe = messages.get(error.validator)
-    return [(path_of(base), describe() if describe else "is invalid")]
+    """(path, problem) pairs for one jsonschema_rs error."""
+    base = list(error.instance_path)
+    kind = error.kind
+    name = type(kind).__name__
+    if name == "Required":
+        return [(path_of([*base, kind.property]), "is required")]
+    if name == "AdditionalProperties":
+        return [(path_of([*base, field]), "is not an allowed field") for field in kind.unexpected]
+    describe = _MESSAGES.get(name)
+    return [(path_of(base), describe(kind) if describe else "is invalid")]
 
 
-def _types(value) -> str:
-    return " or ".join(value) if isinstance(value, list) else str(value)
-
-
-# JSON Schema counts 907.0 as an integer; ids and counts must be JSON integers proper.
-_Validator = validators.extend(
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
-    ),
-)
-
-
-def _float_in_integer_slot(schema: dict[str, Any], value: Any) -> bool:
-    """Whether a float sits where the schema asks for an integer (the one case the fast check lets pass)."""
+def _floats_in_integer_slots(schema: dict[str, Any], value: Any, path: tuple = ()) -> list[tuple]:
+    """Paths where a float sits where the schema asks for an integer: JSON Schema counts 907.0 as an
+    integer, but ids and counts must be JSON integers proper."""
     if isinstance(value, float):
         kinds = [schema.get("type")] + [option.get("type") for option in schema.get("anyOf", ())]
-        return any(kind == "integer" or (isinstance(kind, list) and "integer" in kind) for kind in kinds)
+        wanted = any(kind == "integer" or (isinstance(kind, list) and "integer" in kind) for kind in kinds)
+        return [path] if wanted else []
     if isinstance(value, dict):
         properties = schema.get("properties", {})
-        return any(_float_in_integer_slot(properties.get(k, {}), v) for k, v in value.items())
+        return [
+            p
+            for k, v in value.items()
+            for p in _floats_in_integer_slots(properties.get(k, {}), v, (*path, k))
+        ]
     if isinstance(value, list):
-        return any(_float_in_integer_slot(schema.get("items", {}), item) for item in value)
-    return False
+        items = schema.get("items", {})
+        return [
+            found
+            for n, item in enumerate(value)
+            for found in _floats_in_integer_slots(items, item, (*path, n))
+        ]
+    return []
 
 
 class Schema:
-    """A compiled JSON Schema for one request body. A compiled Rust validator answers the common case
-    (a valid body) in about a microsecond; only an invalid body pays for collecting every problem."""
+    """A compiled JSON Schema (jsonschema_rs) for one request body: a valid body is answered in about a
+    microsecond; only an invalid one pays for collecting every problem."""
 
     def __init__(self, schema: dict[str, Any]):
         self.schema = schema
-        self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
-        self._validator = _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self._validator = jsonschema_rs.validator_for(schema, validate_formats=True)
 
     def problems(self, instance: Any) -> dict[str, str]:
-        if self._fast.is_valid(instance) and not _float_in_integer_slot(self.schema, instance):
+        floats = _floats_in_integer_slots(self.schema, instance)
+        if not floats and self._validator.is_valid(instance):
             return {}
-        found: dict[str, str] = {}
+        found = {path_of(path): "must be of type integer" for path in floats}
         for error in self._validator.iter_errors(instance):
             for path, message in _describe(error):
                 found.setdefault(path, message)
@@ -191,6 +185,16 @@ _WHOLE = re.compile(r"[0-9]{1,19}")
 _SIGNED_WHOLE = re.compile(r"-?[0-9]{1,19}")
 
 
+def is_id(value: object) -> bool:
+    """A database id: a bigint of 1 or more (not a bool, not a float)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 2**63
+
+
+def as_id(raw: str) -> int | None:
+    """A path segment or parameter read as a database id (ASCII digits), or None when it is none."""
+    return int(raw) if _WHOLE.fullmatch(raw) and is_id(int(raw)) else None
+
+
 def query_int(
     req: falcon.Request, name: str, default: int | None = None, low: int = 1, high: int = 2**63 - 1
 ) -> int | None:
@@ -213,14 +217,6 @@ def query_choice(req: falcon.Request, name: str, allowed: Iterable[str]) -> str 
     if raw not in allowed:
         raise ValidationFailed({name: "must be one of " + ", ".join(allowed)})
     return raw
-
-
-NO_NUL = "^[^\\x00]*$"  # PostgreSQL text cannot hold NUL
-
-
-def plain(max_length: int, min_length: int = 1, **extra: Any) -> dict[str, Any]:
-    """A string field PostgreSQL can store: `text()` without NUL characters."""
-    return text(max_length, min_length, pattern=NO_NUL, **extra)
 
 
 DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}

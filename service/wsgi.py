@@ -1,13 +1,17 @@
-"""The gunicorn entry point: one app, one (not yet opened) pool and one key janitor per worker process."""
+"""The gunicorn entry point and the composition root: each worker process builds its configuration,
+logging, statements, pool (not yet opened), app and key janitor once, here."""
 
 from .app import create_app
 from .config import Config
 from .db import Database, Statements
 from .janitor import Janitor
+from .middleware import configure_logging
 
 config = Config.from_env()
+configure_logging(config.log_level)
+sql = Statements()
 db = Database(
     config.database_url, pool_size=config.db_pool_size, statement_timeout_ms=config.statement_timeout_ms
 )
-app = create_app(config, db)
-janitor = Janitor(db, Statements())
+app = create_app(config, db, sql)
+janitor = Janitor(db, sql)

@@ -26,7 +26,9 @@ def test_each_request_logs_one_json_line_without_secrets(database_url, db, accou
     app = create_app(make_config(database_url, LOG_LEVEL="INFO"), db)
     client = testing.TestClient(app)
     captured = Lines()
-    logging.getLogger("weighin.access").addHandler(captured)
+    access = logging.getLogger("weighin.access")
+    access.addHandler(captured)
+    access.setLevel(logging.INFO)  # what configure_logging does for LOG_LEVEL=INFO in a worker
     try:
         session = client.simulate_post(
             "/api/auth/login",
@@ -36,7 +38,8 @@ def test_each_request_logs_one_json_line_without_secrets(database_url, db, accou
         client.simulate_get("/api/auth/me", headers=bearer(session["access_token"]))
         client.simulate_get("/nope")
     finally:
-        logging.getLogger("weighin.access").removeHandler(captured)
+        access.removeHandler(captured)
+        access.setLevel(logging.NOTSET)
     entries = [json.loads(line) for line in captured.lines]
     assert [(e["method"], e["route"], e["status"]) for e in entries] == [
         ("POST", "/api/auth/login", 200),

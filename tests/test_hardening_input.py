@@ -377,6 +377,7 @@ def test_what_gunicorn_still_answers_itself_is_a_4xx_as_docs_hardening_says(serv
 def test_gunicorn_conf_takes_bind_and_worker_counts_from_the_validated_config(monkeypatch, database_url):
     for name, value in {
         "DATABASE_URL": database_url,
+        "JWT_SECRET": "g" * 40,  # weighin serve exports the (development) key before gunicorn starts
         "HOST": " 127.0.0.1 ",
         "PORT": " 5002 ",
         "WEB_CONCURRENCY": "3",

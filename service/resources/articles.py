@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import falcon
-import orjson
 import psycopg
 
 from .. import shapes
@@ -20,9 +19,10 @@ from ..auth import ADMIN
 from ..db import Database, Statements
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..listing import answer_whole, wants_whole_list
+from ..media import dumps
 from ..openapi import operation, query
 from ..pagination import Page
-from ..validation import QUANTITY, Schema, obj, plain, quantity, query_bool, query_choice, query_param
+from ..validation import QUANTITY, Schema, as_id, obj, quantity, query_bool, query_choice, query_param, text
 from .drafts import LIST_PARAMS
 
 MAX_AMOUNT = Decimal("999999999.99")
@@ -41,17 +41,17 @@ def _nullable(schema: dict) -> dict:
 
 
 ARTICLE_INPUT = {
-    "article_no": plain(50),
-    "description": plain(500, 0),
+    "article_no": text(50),
+    "description": text(500, 0),
     "uom": {"enum": ["KG", "L"]},
-    **{field: _nullable(plain(length, 0)) for field, length in NULLABLE_TEXT.items()},
+    **{field: _nullable(text(length, 0)) for field, length in NULLABLE_TEXT.items()},
     **{field: _nullable(QUANTITY) for field in AMOUNTS},
     "is_paint": {"type": "boolean"},
     "is_active": {"type": "boolean"},
 }
 CREATE = Schema(obj(ARTICLE_INPUT, ["article_no"]))
 EDIT = Schema({**obj(ARTICLE_INPUT), "minProperties": 1})
-ALIAS_CREATE = Schema(obj({"alias": plain(100)}, ["alias"]))
+ALIAS_CREATE = Schema(obj({"alias": text(100)}, ["alias"]))
 ARTICLE_FIELDS = shapes.Article.__struct_fields__
 
 IN_USE_ERRORS = (404, 409)
@@ -59,9 +59,10 @@ IN_USE_ERRORS = (404, 409)
 
 def article_id(value: str) -> int:
     """The `{article}` path field as an id; anything else names no article."""
-    if value.isascii() and value.isdigit() and len(value) <= 19 and 1 <= int(value) < 2**63:
-        return int(value)
-    raise NotFound("article", article=value)
+    ident = as_id(value)
+    if ident is None:
+        raise NotFound("article", article=value)
+    return ident
 
 
 def article_no(value: str) -> str:
@@ -239,9 +240,7 @@ class ArticleItem:
         patch = normalised(EDIT.parse(req))
 
         def work(conn: psycopg.Connection):
-            verdict = conn.execute(
-                self.sql.update_article, {"id": ident, "patch": orjson.dumps(patch).decode()}
-            )
+            verdict = conn.execute(self.sql.update_article, {"id": ident, "patch": dumps(patch).decode()})
             shown = conn.execute(self.sql.article_detail, {"id": ident, "article_no": None})
             return lambda: (verdict.fetchone(), shown.fetchone())
 

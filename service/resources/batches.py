@@ -14,19 +14,19 @@ from ..errors import AppError, Conflict, NotFound, ValidationFailed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
-from ..validation import DATE, ID, Schema, obj, plain, query_choice, query_int
+from ..validation import DATE, ID, Schema, obj, query_choice, query_int, text
 from .articles import article_no
 from .drafts import LIST_PARAMS
 
 BATCH_FIELDS = shapes.Batch.__struct_fields__
 LISTED_BATCH_FIELDS = shapes.ListedBatch.__struct_fields__
-NOTE = {"anyOf": [plain(1000, 0), {"type": "null"}]}
+NOTE = {"anyOf": [text(1000, 0), {"type": "null"}]}
 CREATE = Schema(
     obj(
         {
             "article_id": ID,
             # the rule itself (4-5 or 9-12 ASCII digits) is checked with the article, for INVALID_BATCH_FORMAT
-            "batch_code": plain(50, 0),
+            "batch_code": text(50, 0),
             "expiry_date": {"anyOf": [DATE, {"type": "null"}]},
             "received_date": {"anyOf": [DATE, {"type": "null"}]},
             "note": NOTE,

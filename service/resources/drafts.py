@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import falcon
-import orjson
 import psycopg
 
 from .. import shapes
@@ -21,6 +20,7 @@ from ..errors import (
     line_problems,
 )
 from ..idempotency import read_committed
+from ..media import dumps
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import ID, QUANTITY, Schema, obj, quantity, query_choice, query_int, query_param, text
@@ -250,7 +250,7 @@ class Drafting:
         """(create_group result, detail rows, created?) — all in one round trip."""
         user: User = req.context.user
         params = {
-            "lines": orjson.dumps(lines).decode(),
+            "lines": dumps(lines).decode(),
             "location_id": location_id,
             "default_location_code": self.default_location_code,
             "name": name,

@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import falcon
-import orjson
 
 from .. import shapes
 from ..auth import ADMIN, User
 from ..db import Database, Statements
 from ..errors import AppError, Conflict, NotFound, ValidationFailed, line_problems
 from ..listing import answer_whole, wants_whole_list
+from ..media import dumps
 from ..openapi import operation, query
 from ..pagination import Page
 from ..validation import (
@@ -27,12 +27,12 @@ from ..validation import (
     QUANTITY,
     Schema,
     obj,
-    plain,
     quantity,
     query_bool,
     query_date,
     query_int,
     query_param,
+    text,
 )
 from .batches import BATCH_RULE
 from .drafts import LIST_PARAMS, MAX_LINES
@@ -42,11 +42,11 @@ MAX_AMOUNT = Decimal("999999999.99")
 # The most one balance (a key's stock or its surplus) may hold: the largest amount a count or an
 # adjustment may name, a thousandth of numeric(14,2)'s range, so sums over many keys still fit the type.
 MAX_BALANCE = MAX_AMOUNT
-NOTE = {"anyOf": [plain(1000, 0), {"type": "null"}]}
+NOTE = {"anyOf": [text(1000, 0), {"type": "null"}]}
 
 RECEIPT_LINE_INPUT = {
     "article_id": ID,
-    "batch_code": {"anyOf": [plain(50, 0), {"type": "null"}]},
+    "batch_code": {"anyOf": [text(50, 0), {"type": "null"}]},
     "quantity_kg": QUANTITY,
     "expiry_date": {"anyOf": [DATE, {"type": "null"}]},
     "note": NOTE,
@@ -54,10 +54,10 @@ RECEIPT_LINE_INPUT = {
 RECEIVE = Schema(
     obj(
         {
-            "order_number": plain(100),
+            "order_number": text(100),
             "location_id": ID,
             "received_date": DATE,
-            "client_event_id": plain(100),
+            "client_event_id": text(100),
             **RECEIPT_LINE_INPUT,
             "lines": {
                 "type": "array",
@@ -77,7 +77,7 @@ COUNT = Schema(
             "batch_id": ID,
             "counted_total_qty": QUANTITY,
             "note": NOTE,
-            "client_event_id": plain(100),
+            "client_event_id": text(100),
         },
         ["article_id", "batch_id", "counted_total_qty"],
     )
@@ -91,7 +91,7 @@ ADJUST = Schema(
             "target": {"enum": ["stock", "surplus"]},
             "mode": {"enum": ["set", "delta"]},
             "quantity_kg": QUANTITY,
-            "note": plain(1000),
+            "note": text(1000),
         },
         ["article_id", "batch_id", "target", "mode", "quantity_kg", "note"],
     )
@@ -262,13 +262,13 @@ class Receive:
             "lines": lines,
         }
         params = {
-            "lines": orjson.dumps(lines).decode(),
+            "lines": dumps(lines).decode(),
             "order_number": order,
             "location_id": body.get("location_id"),
             "default_location_code": self.default_location_code,
             "received_date": body.get("received_date"),
             "client_event_id": body.get("client_event_id"),
-            "request": orjson.dumps(request).decode(),
+            "request": dumps(request).decode(),
             "user_id": user.id,
             "max_balance": MAX_BALANCE,
         }
@@ -387,7 +387,7 @@ class Count:
             "counted_total": counted,
             "note": body.get("note"),
             "client_event_id": body.get("client_event_id"),
-            "request": orjson.dumps(request).decode(),
+            "request": dumps(request).decode(),
             "user_id": user.id,
             "max_lines": MAX_LINES,
             "max_balance": MAX_BALANCE,

@@ -11,12 +11,12 @@ from ..errors import Conflict, ValidationFailed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation
 from ..pagination import Page
-from ..validation import Schema, obj, plain
+from ..validation import Schema, obj, text
 from .drafts import LIST_PARAMS
 
 LOCATION_FIELDS = shapes.Location.__struct_fields__
 CREATE = Schema(
-    obj({"code": plain(20), "name": plain(200), "is_active": {"type": "boolean"}}, ["code", "name"])
+    obj({"code": text(20), "name": text(200), "is_active": {"type": "boolean"}}, ["code", "name"])
 )
 
 
