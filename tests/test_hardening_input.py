@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
+import jsonschema_rs
 import jwt
 import psycopg
 import pytest
-from jsonschema import Draft202012Validator
 
 from service.config import PROJECT_ROOT
 from service.db import Statements
@@ -99,9 +99,7 @@ def test_an_empty_query_parameter_is_400_exactly_where_its_published_schema_forb
 ):
     wrong = []
     for path, name, schema in query_parameters:
-        forbidden = not Draft202012Validator(
-            schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-        ).is_valid("")
+        forbidden = not jsonschema_rs.validator_for(schema, validate_formats=True).is_valid("")
         result = client.simulate_get(path, headers=as_admin, query_string=f"{name}=")
         if forbidden != _refused(result, name) or result.status_code >= 500:
             wrong.append((path, name, forbidden, result.status_code))
