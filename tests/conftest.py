@@ -256,6 +256,22 @@ def clock(monkeypatch):
     return fake
 
 
+@pytest.fixture
+def verified_passwords(monkeypatch) -> list[tuple[str, str]]:
+    """Every argon2 verification the app makes from here on, as (stored hash, password)."""
+    from argon2 import PasswordHasher
+
+    made: list[tuple[str, str]] = []
+    real_verify = PasswordHasher.verify
+
+    def counting_verify(self, stored, password):
+        made.append((stored, password))
+        return real_verify(self, stored, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    return made
+
+
 # --- accounts -----------------------------------------------------------------------------------
 
 PASSWORDS = {

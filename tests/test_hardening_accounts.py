@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from argon2 import PasswordHasher
 from falcon import testing
 
 from service import auth, migrations, usernames
@@ -42,18 +41,11 @@ def test_six_wrong_current_passwords_make_the_seventh_change_password_429_even_w
     assert login(client, "operator").status_code == 200  # the password did not change
 
 
-def test_a_refused_change_password_attempt_spends_no_password_hash(client, accounts, monkeypatch):
+def test_a_refused_change_password_attempt_spends_no_password_hash(client, accounts, request):
     token = login(client, "operator").json["access_token"]
     for n in range(6):
         _change(client, token, f"wrong-{n}")
-    verified = []
-    real_verify = PasswordHasher.verify
-
-    def counting_verify(self, stored, password):
-        verified.append(password)
-        return real_verify(self, stored, password)
-
-    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    verified = request.getfixturevalue("verified_passwords")  # counting from here on
     assert _change(client, token, PASSWORDS["operator"]).status_code == 429
     assert verified == []
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from .conftest import PASSWORDS
+
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("reconciled")]
 ROWS = 100_000
 
@@ -81,6 +83,16 @@ class _Counted(io.RawIOBase):
         return n
 
 
+def _login(server, username: str) -> str:
+    """An access token from the real server's login."""
+    body = json.dumps({"username": username, "password": PASSWORDS[username]}).encode()
+    request = urllib.request.Request(
+        server.base + "/api/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.load(reply)["access_token"]
+
+
 def _get(server, path: str, token: str):
     request = urllib.request.Request(server.base + path, headers={"Authorization": f"Bearer {token}"})
     return urllib.request.urlopen(request, timeout=30)
@@ -90,13 +102,7 @@ def test_csv_export_of_100k_ledger_rows_streams_with_flat_worker_memory(database
     _seed_ledger(database_url, accounts["admin"])
     server = start_server(database_url, WEB_CONCURRENCY=1, THREADS=1)
     worker = _worker_pid(server.process.pid)
-    login = urllib.request.Request(
-        server.base + "/api/auth/login",
-        data=json.dumps({"username": "admin", "password": "admin-password-1"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(login, timeout=10) as reply:
-        token = json.load(reply)["access_token"]
+    token = _login(server, "admin")
     # warm up the whole path (imports, pool, allocator) with an export of the newest tenth of the rows
     since = urllib.parse.quote((datetime.now(UTC) - timedelta(seconds=ROWS // 10)).isoformat())
     with _get(server, f"/api/reports/transactions?format=csv&from={since}", token) as reply:
@@ -166,13 +172,7 @@ def test_the_whole_inventory_summary_of_20k_rows_streams_with_flat_worker_memory
     _seed_inventory(database_url, rows)
     server = start_server(database_url, WEB_CONCURRENCY=1, THREADS=1)
     worker = _worker_pid(server.process.pid)
-    login = urllib.request.Request(
-        server.base + "/api/auth/login",
-        data=json.dumps({"username": "operator", "password": "operator-password-1"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(login, timeout=10) as reply:
-        token = json.load(reply)["access_token"]
+    token = _login(server, "operator")
     # warm up the whole path with the same list at a tenth of the size (one article in ten)
     with _get(server, "/api/inventory/summary?limit=500", token) as reply:
         json.load(reply)
