@@ -20,7 +20,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from service import migrations
-from service.db import Database, Statements
+from service.db import Database
 from service.embedded import TEST_SETTINGS, LocalCluster, free_port
 
 GROUPS = 3000
@@ -61,23 +61,21 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE")
         db = Database(url, pool_size=8)
         db.open(wait=True)
-        approve = Statements().approve_group
         scattered = list(range(1, GROUPS + 1))
         random.Random(1).shuffle(scattered)
         for label, order in (("scattered", scattered), ("recent", list(range(GROUPS + 1, 2 * GROUPS + 1)))):
-            queue, lock, retries = list(order), threading.Lock(), [0]
+            queue, lock = list(order), threading.Lock()
+            retries_before = db.retries
 
-            def worker(queue=queue, lock=lock, retries=retries):
+            def worker(queue=queue, lock=lock):
                 while True:
                     with lock:
                         if not queue:
                             return
                         group = queue.pop(0)
-                    db.take_retries()
-                    params = {"group_id": group, "draft_id": None, "actor_id": 1, "note": None}
-                    db.serializable(lambda conn, params=params: conn.execute(approve, params).fetchall)
-                    with lock:
-                        retries[0] += db.take_retries()
+                    db.write(
+                        "approve_group", {"group_id": group, "draft_id": None, "actor_id": 1, "note": None}
+                    )
 
             started = time.perf_counter()
             threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -87,7 +85,8 @@ def main() -> None:
                 thread.join()
             rate = len(order) / (time.perf_counter() - started)
             print(
-                f"max_pred_locks_per_page={per_page} {label}: {rate:.0f} approvals/s, {retries[0]} retries",
+                f"max_pred_locks_per_page={per_page} {label}: {rate:.0f} approvals/s, "
+                f"{db.retries - retries_before} retries",
                 flush=True,
             )
         db.close()

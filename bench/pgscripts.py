@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.db import Statements
+from service.statements import Statements
 
 from .seed import ARTICLES, BATCHES
 

@@ -31,8 +31,8 @@ import psycopg
 
 from service import migrations
 from service.cli import create_user
-from service.db import Statements
 from service.embedded import find_bindir
+from service.statements import Statements
 
 from . import pgscripts, report, seed
 from .drivers import Observer, ensure_wrk, run_pgbench, run_wrk, wrk_script

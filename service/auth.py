@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import falcon
 
-from .db import Database, Statements
+from .db import Database
 from .errors import Forbidden, Unauthorized
 from .tokens import TokenIssuer
 
@@ -41,9 +41,8 @@ class UserCache:
 
     clock = staticmethod(time.monotonic)
 
-    def __init__(self, db: Database, sql: Statements, access_token_seconds: int):
+    def __init__(self, db: Database, access_token_seconds: int):
         self.db = db
-        self.sql = sql
         # a login's access tokens were all issued before it ended, so they are expired this long after
         self.ended_within = access_token_seconds + CLOCK_MARGIN_SECONDS
         self._entries: dict[int, tuple[float, Access | None]] = {}
@@ -53,10 +52,7 @@ class UserCache:
         entry = self._entries.get(user_id)
         if entry and entry[0] > now:
             return entry[1]
-        with self.db.connection() as conn:
-            row = conn.execute(
-                self.sql.user_access, {"id": user_id, "ended_within": self.ended_within}
-            ).fetchone()
+        row = self.db.query("user_access", {"id": user_id, "ended_within": self.ended_within})
         access = None
         if row:
             ended = frozenset(row.pop("ended_logins"))

@@ -15,9 +15,9 @@ from psycopg.rows import dict_row
 
 from . import migrations, usernames
 from .config import PGDATA_DIR, PROJECT_ROOT, Config, ConfigError
-from .db import Statements
 from .embedded import ClusterError, LocalCluster
 from .passwords import Passwords, password_problem
+from .statements import Statements
 
 EMBEDDED_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
 

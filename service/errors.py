@@ -1,15 +1,12 @@
-"""Typed application errors and the one place that turns every error into the SPEC §7 envelope."""
+"""Typed application errors, and `REFUSALS`: the one table from a statement's outcome code to its error.
+
+The envelope they are rendered in is service/envelope.py's."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
-
-import falcon
-import psycopg
-import psycopg_pool
-
-log = logging.getLogger("weighin.errors")
 
 
 class AppError(Exception):
@@ -145,87 +142,127 @@ class Busy(AppError):
         )
 
 
-# Falcon's own errors keep their status; the code names what went wrong for a client.
-_HTTP_CODES = {
-    400: "VALIDATION_ERROR",
-    401: "MISSING_TOKEN",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    411: "LENGTH_REQUIRED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "RATE_LIMIT_EXCEEDED",
+# --- refusals ------------------------------------------------------------------------------------------
+# A write statement answers with an `outcome`: a success (create, replay, approved, ...) or a refusal code,
+# whose error this table makes. Domain code calls `refuse(row["outcome"], **context)`; `context` holds what
+# the messages name (the row's figures, the subject of a not-found, the request's client_event_id).
+
+BATCH_RULE = "Paint batch codes are 4-5 or 9-12 digits (0-9), nothing else."
+LINE_PROBLEMS = {
+    # code: (status, message, field); the most fundamental kind present (this order) names the error
+    "ARTICLE_NOT_FOUND": (404, "Article not found.", "article_id"),
+    "BATCH_NOT_FOUND": (404, "Batch not found.", "batch_id"),
+    "BATCH_REQUIRED": (400, "Paint lines need a batch_id.", "batch_id"),
+    "BATCH_ARTICLE_MISMATCH": (400, "The batch belongs to another article.", "batch_id"),
+    "ARTICLE_ARCHIVED": (409, "The article is archived and takes no new drafts.", "article_id"),
+    "BATCH_INACTIVE": (409, "The batch is inactive and takes no new drafts.", "batch_id"),
+}
+RECEIPT_PROBLEMS = {
+    "ARTICLE_NOT_FOUND": (404, "Article not found.", "article_id"),
+    "BATCH_REQUIRED": (400, "Paint lines need a batch_code.", "batch_code"),
+    "INVALID_BATCH_FORMAT": (400, BATCH_RULE, "batch_code"),
+    "EXPIRY_REQUIRED": (400, "Paint lines need an expiry_date.", "expiry_date"),
+    "ARTICLE_ARCHIVED": (409, "The article is archived and takes no receipts.", "article_id"),
+    "BATCH_INACTIVE": (409, "The batch is inactive and takes no receipts.", "batch_code"),
+    "BATCH_EXPIRY_MISMATCH": (409, "The batch has another expiry date.", "expiry_date"),
+}
+MAX_BALANCE = Decimal("999999999.99")  # the most one balance may hold (sql/inventory.sql refuses past it)
+
+
+def _location_not_found(location_id=None, default_location_code=None, **_) -> NotFound:
+    if location_id is None:
+        return NotFound(
+            "location",
+            f"The default location {default_location_code!r} does not exist.",
+            location_code=default_location_code,
+        )
+    return NotFound("location", id=location_id)
+
+
+def _duplicate(client_event_ids, **_) -> Conflict:
+    return Conflict(
+        "DUPLICATE_EVENT_ID",
+        f"client_event_id {client_event_ids[0]!r} was already used for a different request.",
+        client_event_ids=client_event_ids,
+    )
+
+
+def _out_of_range(target, current_qty, requested_qty, **where) -> Conflict:
+    """409 for a move that would take a balance past MAX_BALANCE; details stay scalars."""
+    return Conflict(
+        "BALANCE_OUT_OF_RANGE",
+        f"The {target} would be {requested_qty}, above the maximum of {MAX_BALANCE} a balance may hold.",
+        target=target,
+        **{k: where[k] for k in ("line", "article_id", "batch_id", "batch_code") if k in where},
+        current_qty=current_qty,
+        requested_qty=requested_qty,
+        maximum_qty=MAX_BALANCE,
+    )
+
+
+REFUSALS: dict[str, Callable[..., AppError]] = {
+    # shared
+    "location_not_found": _location_not_found,
+    "duplicate_event": _duplicate,
+    "out_of_range": _out_of_range,
+    "article_not_found": lambda **_: NotFound("article"),
+    "batch_not_found": lambda **_: NotFound("batch"),
+    "batch_article_mismatch": lambda **_: AppError(
+        "The batch belongs to another article.",
+        code="BATCH_ARTICLE_MISMATCH",
+        details={"fields": {"batch_id": "belongs to another article"}},
+    ),
+    # draft groups and drafts (sql/draft_groups.sql, sql/drafts.sql)
+    "not_found": lambda subject, id, **_: NotFound(subject, id=id),
+    "invalid_lines": lambda problems, prefix, **_: line_problems(
+        problems, LINE_PROBLEMS, prefix, ("article_id", "batch_id")
+    ),
+    "not_draft": lambda **_: Conflict("GROUP_NOT_DRAFT", "The group was already approved or rejected."),
+    "empty": lambda **_: Conflict("GROUP_EMPTY", "The group has no lines."),
+    "group_required": lambda **_: Conflict(
+        "GROUP_APPROVAL_REQUIRED",
+        "This draft belongs to a group of several lines; approve or reject the group.",
+    ),
+    "short": lambda rows, **_: InsufficientStock(
+        [
+            {**row, "draft_id": row["id"], "required_kg": row["quantity_kg"]}
+            for row in rows
+            if row["shortage_kg"] > 0
+        ]
+    ),
+    "not_editable": lambda **_: Conflict("DRAFT_NOT_EDITABLE", "Only DRAFT lines can be edited."),
+    # inventory (sql/inventory.sql)
+    "invalid_receipt_lines": lambda problems, prefix, **_: line_problems(
+        problems,
+        RECEIPT_PROBLEMS,
+        prefix,
+        ("article_id", "batch_code", "expiry_date", "existing_expiry_date"),
+    ),
+    "article_archived": lambda **_: Conflict(
+        "ARTICLE_ARCHIVED", "The article is archived; restore it to count it."
+    ),
+    "batch_inactive": lambda **_: Conflict(
+        "BATCH_INACTIVE", "The batch is inactive; reactivate it to count it."
+    ),
+    "shortage_too_large": lambda max_lines, **_: Conflict(
+        "SHORTAGE_TOO_LARGE",
+        f"The shortage needs more than {max_lines} draft lines of 9999.99; use an adjustment.",
+        max_lines=max_lines,
+    ),
+    "negative": lambda target, previous_qty, new_qty, **_: Conflict(
+        "NEGATIVE_INVENTORY_NOT_ALLOWED",
+        f"The {target} would go below zero.",
+        target=target,
+        current_qty=previous_qty,
+        requested_qty=new_qty,
+    ),
+    # catalog (sql/articles.sql, sql/batches.sql, sql/locations.sql): added with their domain modules
+    # accounts (sql/users.sql, sql/auth.sql): added with their domain modules
 }
 
 
-def _render(
-    resp: falcon.Response,
-    status: int,
-    code: str,
-    message: str,
-    details: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> None:
-    resp.status = status
-    resp.media = {"error": {"code": code, "message": message, "details": details or {}}}
-    if headers:
-        resp.set_headers(headers)
-
-
-def handle_app_error(req, resp, error: AppError, params) -> None:
-    _render(resp, error.status, error.code, error.message, error.details, error.headers)
-
-
-def handle_http_error(req, resp, error: falcon.HTTPError, params) -> None:
-    status = error.status_code
-    code = _HTTP_CODES.get(status, f"HTTP_{status}")
-    if status == 404:
-        message = "No such resource."
-    elif status == 405:
-        message = f"{req.method} is not allowed on this path."
-    elif isinstance(error, falcon.MediaMalformedError):
-        message = "The request body is not valid JSON."
-    else:
-        message = error.description or error.title or "The request could not be processed."
-    details = {}
-    if isinstance(error, falcon.MediaMalformedError):
-        details = {"fields": {"body": "is not valid JSON"}}
-    _render(resp, status, code, message, details, dict(error.headers or {}))
-
-
-def handle_database_unavailable(req, resp, error: Exception, params) -> None:
-    log.warning(
-        "database unavailable: %s request_id=%s",
-        type(error).__name__,
-        getattr(req.context, "request_id", None),
-    )
-    _render(
-        resp,
-        503,
-        "DATABASE_UNAVAILABLE",
-        "The database is unavailable; retry shortly.",
-        {"retry_after": 2},
-        {"Retry-After": "2"},
-    )
-
-
-def handle_unexpected(req, resp, error: Exception, params) -> None:
-    request_id = getattr(req.context, "request_id", None)
-    log.exception("unhandled error request_id=%s", request_id)
-    _render(
-        resp,
-        500,
-        "INTERNAL_ERROR",
-        "Something went wrong on our side; quote the request id when reporting it.",
-        {"request_id": request_id},
-    )
-
-
-def install(app: falcon.App) -> None:
-    # Falcon picks the handler registered for the most specific class in the error's MRO.
-    app.add_error_handler(Exception, handle_unexpected)
-    app.add_error_handler(falcon.HTTPError, handle_http_error)
-    app.add_error_handler(AppError, handle_app_error)
-    app.add_error_handler(psycopg.OperationalError, handle_database_unavailable)
-    app.add_error_handler(psycopg_pool.PoolTimeout, handle_database_unavailable)
+def refuse(outcome: str, **context: Any) -> None:
+    """Raises the error `outcome` stands for; returns when it is not a refusal (a success)."""
+    make = REFUSALS.get(outcome)
+    if make is not None:
+        raise make(**context)

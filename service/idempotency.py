@@ -1,11 +1,16 @@
-"""Idempotency-Key on POST and PATCH (SPEC §5 "Retries").
+"""Idempotency-Key on POST and PATCH (SPEC §5 "Retries"): each write responder says how it takes one.
 
-The key is claimed by an insert in the same transaction as the work (the request runs in a pinned
-transaction that every database call of the responder joins), and the answer — status and body — is
-kept in that transaction too: after a crash there is neither a claim without its work nor work
-without its kept answer. A repeat with the same fingerprint (method, path, canonical body, user) gets
-the kept answer with `Idempotent-Replayed: true`; another request under the same key gets 422; a repeat
-while the first is still running gets 409.
+    @keyed()                 # SERIALIZABLE when a key is sent
+    @keyed(READ_COMMITTED)   # the work serialises through row locks
+    @not_keyed("why")        # a repeat is harmless; the key is accepted and ignored
+
+A decorated responder is called as `responder(self, req, resp, db, **params)`. Without a key `db` is the
+resource's `Database`, and each call is its own transaction. With a key `db` is a `Unit`: one
+transaction that claims the key, runs the work and keeps the answer (status and body), retried as a
+whole. After a crash there is neither a claim without its work nor work without its kept answer. A
+repeat with the same fingerprint (method, path, query, canonical body, user) gets the kept answer with
+`Idempotent-Replayed: true`; another request under the same key gets 422; a repeat while the first is
+still running gets 409.
 """
 
 from __future__ import annotations
@@ -16,9 +21,8 @@ import hashlib
 import falcon
 import msgspec
 import psycopg
-from psycopg import IsolationLevel
 
-from .db import RETRYABLE, Database, Statements
+from .db import RETRYABLE, SERIALIZABLE, Unit
 from .errors import AppError, Conflict, ValidationFailed
 from .media import dumps
 
@@ -38,10 +42,57 @@ class _Raced(Exception):
 KEYED_RETRY = (*RETRYABLE, psycopg.errors.UniqueViolation, _Raced)
 
 
-def read_committed(responder):
-    """Marks a responder whose keyed run may use READ COMMITTED (it serialises through row locks)."""
-    responder.isolation = None
-    return responder
+def keyed(isolation=SERIALIZABLE):
+    """The responder honours an Idempotency-Key: sent with one, its work runs in one unit at `isolation`."""
+
+    def decorate(responder):
+        @functools.wraps(responder)
+        def run(resource, req: falcon.Request, resp: falcon.Response, **params):
+            key = req.get_header(HEADER)
+            if key is None:
+                return responder(resource, req, resp, resource.db, **params)
+            if not (1 <= len(key) <= 255 and key.isprintable()):
+                raise ValidationFailed({HEADER: "must be 1 to 255 printable characters"})
+            user_id = req.context.user.id
+            claim = {"user_id": user_id, "key": key, "fingerprint": fingerprint(req, user_id)}
+
+            def attempt(unit: Unit) -> AppError | None:
+                if replayed(unit, claim, resp):
+                    return None
+                try:
+                    responder(resource, req, resp, unit, **params)
+                except AppError as error:  # kept and committed; then the error handler renders it
+                    envelope = {
+                        "error": {"code": error.code, "message": error.message, "details": error.details}
+                    }
+                    keep(unit, claim, error.status, dumps(envelope))
+                    return error
+                keep(unit, claim, resp.status_code, dumps(resp.media) if resp.media is not None else b"")
+                return None
+
+            error = resource.db.unit_of_work(attempt, isolation=isolation, retry_on=KEYED_RETRY)
+            if error is not None:
+                raise error
+
+        run.keyed = True
+        return run
+
+    return decorate
+
+
+def not_keyed(reason: str):
+    """The responder ignores an Idempotency-Key: `reason` says why a repeat is harmless."""
+
+    def decorate(responder):
+        @functools.wraps(responder)
+        def run(resource, req: falcon.Request, resp: falcon.Response, **params):
+            return responder(resource, req, resp, resource.db, **params)
+
+        run.keyed = False
+        run.not_keyed_because = reason
+        return run
+
+    return decorate
 
 
 def fingerprint(req: falcon.Request, user_id: int) -> bytes:
@@ -57,62 +108,25 @@ def fingerprint(req: falcon.Request, user_id: int) -> bytes:
     return hashlib.sha256(b"\0".join(parts)).digest()
 
 
-class Idempotency:
-    def __init__(self, db: Database, sql: Statements):
-        self.db = db
-        self.sql = sql
+def replayed(unit: Unit, claim: dict, resp: falcon.Response) -> bool:
+    """Claims the key; True when a kept answer was put in `resp` instead."""
+    found = unit.query("claim_idempotency_key", claim)
+    if found["state"] == "busy":
+        raise Conflict(
+            "IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still being processed."
+        )
+    if found["state"] == "raced":
+        raise _Raced()
+    if found["state"] != "replay":
+        return False
+    if bytes(found["fingerprint"]) != claim["fingerprint"]:
+        raise IdempotencyKeyReused("This Idempotency-Key was used for a different request.")
+    resp.status = found["status"]
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = bytes(found["body"])
+    resp.set_header("Idempotent-Replayed", "true")
+    return True
 
-    def wrap(self, responder):
-        """The responder, made to honour an Idempotency-Key header when one is sent."""
-        isolation = getattr(responder, "isolation", IsolationLevel.SERIALIZABLE)
 
-        @functools.wraps(responder)
-        def keyed(req: falcon.Request, resp: falcon.Response, **params):
-            key = req.get_header(HEADER)
-            if key is None:
-                return responder(req, resp, **params)
-            if not (1 <= len(key) <= 255 and key.isprintable()):
-                raise ValidationFailed({HEADER: "must be 1 to 255 printable characters"})
-            claim = {
-                "user_id": req.context.user.id,
-                "key": key,
-                "fingerprint": fingerprint(req, req.context.user.id),
-            }
-            error = self.db.pinned(
-                lambda conn: self._attempt(conn, claim, responder, req, resp, params),
-                isolation=isolation,
-                retry_on=KEYED_RETRY,
-            )
-            if error is not None:  # its answer is kept and committed; now the error handler renders it
-                raise error
-
-        return keyed
-
-    def _attempt(self, conn, claim: dict, responder, req, resp, params) -> AppError | None:
-        """One try inside the pinned transaction; returns the AppError the responder raised, if any."""
-        found = conn.execute(self.sql.claim_idempotency_key, claim).fetchone()
-        if found["state"] == "busy":
-            raise Conflict(
-                "IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still being processed."
-            )
-        if found["state"] == "raced":
-            raise _Raced()
-        if found["state"] == "replay":
-            if bytes(found["fingerprint"]) != claim["fingerprint"]:
-                raise IdempotencyKeyReused("This Idempotency-Key was used for a different request.")
-            resp.status = found["status"]
-            resp.content_type = falcon.MEDIA_JSON
-            resp.data = bytes(found["body"])
-            resp.set_header("Idempotent-Replayed", "true")
-            return None
-        try:
-            responder(req, resp, **params)
-        except AppError as error:
-            body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
-            conn.execute(
-                self.sql.keep_idempotent_answer, {**claim, "status": error.status, "body": dumps(body)}
-            )
-            return error  # returning (not raising) commits the claim with the kept error
-        body = dumps(resp.media) if resp.media is not None else b""
-        conn.execute(self.sql.keep_idempotent_answer, {**claim, "status": resp.status_code, "body": body})
-        return None
+def keep(unit: Unit, claim: dict, status: int, body: bytes) -> None:
+    unit.query("keep_idempotent_answer", {**claim, "status": status, "body": body})

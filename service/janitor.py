@@ -6,22 +6,21 @@ from __future__ import annotations
 import logging
 import threading
 
-from .db import Database, Statements
+from .db import Database
 
 log = logging.getLogger("weighin.janitor")
 
 
 class Janitor:
-    def __init__(self, db: Database, sql: Statements, every_seconds: float = 60.0):
+    def __init__(self, db: Database, every_seconds: float = 60.0):
         self.db = db
-        self.sql = sql
         self.every = every_seconds
         self._stop = threading.Event()
 
     def _drain(self, statement: str, batch: int) -> int:
         total = 0
         while True:
-            row = self.db.one(statement, {"batch": batch})
+            row = self.db.query(statement, {"batch": batch})
             done = next(iter(row.values()))
             total += done
             if done < batch:
@@ -29,11 +28,11 @@ class Janitor:
 
     def purge_idempotency_keys(self, batch: int = 1000) -> int:
         """Forgets keys older than 24 hours; returns how many."""
-        return self._drain(self.sql.purge_idempotency_keys, batch)
+        return self._drain("purge_idempotency_keys", batch)
 
     def trim_idempotency_keys(self, batch: int = 1000) -> int:
         """Forgets the oldest keys of every user who keeps more than 1000; returns how many."""
-        return self._drain(self.sql.trim_idempotency_keys, batch)
+        return self._drain("trim_idempotency_keys", batch)
 
     def start(self) -> None:
         threading.Thread(target=self._loop, name="janitor", daemon=True).start()

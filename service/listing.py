@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import falcon
-from psycopg.rows import tuple_row
 
 from .db import Database
 from .media import dumps
@@ -28,16 +27,10 @@ def wants_whole_list(req: falcon.Request) -> bool:
 
 
 def row_chunks(
-    db: Database, statement: str, params: dict[str, Any], fields: tuple[str, ...], name: str
+    db: Database, statement: str, params: dict[str, Any], fields: tuple[str, ...], name: str = ""
 ) -> Iterator[list[tuple]]:
-    """The statement's rows in chunks of CHUNK_ROWS, each row the values of `fields` in that order."""
-    with db.transaction() as conn, conn.cursor(name=f"stream_{name}", row_factory=tuple_row) as cur:
-        cur.itersize = CHUNK_ROWS
-        cur.execute(statement, params)
-        names = [column.name for column in cur.description]
-        positions = [names.index(field) for field in fields]
-        while rows := cur.fetchmany(CHUNK_ROWS):
-            yield [tuple(row[i] for i in positions) for row in rows]
+    """The named statement's rows in chunks of CHUNK_ROWS, each row the values of `fields` in that order."""
+    return db.stream(statement, params, fields, CHUNK_ROWS)
 
 
 def started(chunks: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
@@ -74,9 +67,8 @@ def answer_whole(
     statement: str,
     params: dict[str, Any],
     fields: tuple[str, ...],
-    name: str,
 ) -> None:
-    """Answers a list request with every row the statement gives, streamed."""
-    chunks = started(row_chunks(db, statement, params, fields, name))
+    """Answers a list request with every row the named statement gives, streamed."""
+    chunks = started(row_chunks(db, statement, params, fields))
     resp.content_type = falcon.MEDIA_JSON
     resp.stream = json_items(chunks, fields, paged=True)

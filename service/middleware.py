@@ -71,19 +71,16 @@ def configure_logging(level: str) -> None:
 
 
 class AccessLog:
-    """One JSON line per request: id, method, route, status, duration, user, retries. Never bodies,
-    headers or tokens."""
+    """One JSON line per request: id, method, route, status, duration, user. Never bodies, headers or
+    tokens."""
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self):
         self.log = logging.getLogger("weighin.access")
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
-        self.db.take_retries()
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:
-        retries = self.db.take_retries()
         if not self.log.isEnabledFor(logging.INFO):
             return
         user = getattr(req.context, "user", None)
@@ -97,7 +94,6 @@ class AccessLog:
                     "status": resp.status_code,
                     "duration_ms": round((time.perf_counter() - req.context.started) * 1000, 2),
                     "user_id": user.id if user else None,
-                    "retries": retries,
                 }
             ).decode()
         )

@@ -111,9 +111,9 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def document(routes, not_keyed: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
-    """The whole description. POSTs and PATCHes under /api (but `not_keyed`) take an Idempotency-Key
-    (409 while the first request runs, 422 for another request under the same key)."""
+def document(routes) -> dict[str, Any]:
+    """The whole description. Responders decorated `@keyed` take an Idempotency-Key (409 while the first
+    request runs, 422 for another request under the same key)."""
     paths: dict[str, Any] = {}
     shapes: list[type] = []
     for route in routes:
@@ -130,7 +130,8 @@ def document(routes, not_keyed: frozenset[str] | set[str] = frozenset()) -> dict
             ] + op.get("parameters", [])
             if names:
                 op["responses"].setdefault("404", {"$ref": "#/components/responses/Error"})
-            if method in ("post", "patch") and route.path.startswith("/api/") and route.path not in not_keyed:
+            responder = getattr(route.resource, f"on_{method}" + (f"_{route.suffix}" if route.suffix else ""))
+            if getattr(responder, "keyed", False):
                 parameters.append(IDEMPOTENCY_KEY)
                 for code in ("400", "409", "422"):
                     op["responses"].setdefault(code, {"$ref": "#/components/responses/Error"})

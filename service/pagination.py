@@ -14,12 +14,18 @@ import falcon
 import msgspec
 
 from .errors import ValidationFailed
+from .openapi import query
 from .validation import is_id, query_int, query_param
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 # The longest cursor this API issues (an inventory key with a 50-character article_no of 4-byte UTF-8
 # characters) is under 400 characters; a longer one is refused before it is decoded.
 MAX_CURSOR_CHARS = 1024
+# the parameters every paged list takes, for /openapi.json
+LIST_PARAMS = [
+    query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+    query("cursor", {"type": "string"}),
+]
 
 
 def encode(values: list) -> str:

@@ -13,7 +13,7 @@ import psycopg
 from limits import RateLimitItem, RateLimitItemPerMinute, storage
 from limits.strategies import FixedWindowRateLimiter
 
-from .db import Database, Statements
+from .db import Database
 from .errors import AppError
 
 
@@ -28,48 +28,45 @@ class PostgresStorage(storage.Storage):
         wrap_exceptions: bool = False,
         *,
         db: Database,
-        sql: Statements,
         **options,
     ):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.db = db
-        self.sql = sql
 
     @property
     def base_exceptions(self):
         return psycopg.Error
 
     def _one(self, statement: str, **params):
-        with self.db.connection() as conn:
-            row = conn.execute(statement, params).fetchone()
+        row = self.db.query(statement, params)
         return next(iter(row.values())) if row else None
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        return self._one(self.sql.rate_limit_incr, key=key, expiry=expiry, amount=amount)
+        return self._one("rate_limit_incr", key=key, expiry=expiry, amount=amount)
 
     def get(self, key: str) -> int:
-        return self._one(self.sql.rate_limit_get, key=key)
+        return self._one("rate_limit_get", key=key)
 
     def get_expiry(self, key: str) -> float:
-        return self._one(self.sql.rate_limit_expiry, key=key)
+        return self._one("rate_limit_expiry", key=key)
 
     def check(self) -> bool:
         try:
-            self._one(self.sql.ping)
+            self._one("ping")
             return True
         except psycopg.Error:
             return False
 
     def reset(self) -> int | None:
-        return self._one(self.sql.rate_limit_reset)
+        return self._one("rate_limit_reset")
 
     def clear(self, key: str) -> None:
-        self._one(self.sql.rate_limit_clear, key=key)
+        self._one("rate_limit_clear", key=key)
 
 
-def make_storage(uri: str, db: Database, sql: Statements) -> storage.Storage:
+def make_storage(uri: str, db: Database) -> storage.Storage:
     if not uri:
-        return PostgresStorage("weighin+postgresql://", db=db, sql=sql)
+        return PostgresStorage("weighin+postgresql://", db=db)
     return storage.storage_from_string(uri)
 
 

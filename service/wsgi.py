@@ -1,17 +1,16 @@
 """The gunicorn entry point and the composition root: each worker process builds its configuration,
-logging, statements, pool (not yet opened), app and key janitor once, here."""
+logging, database (statements and pools, not yet opened), app and key janitor once, here."""
 
 from .app import create_app
 from .config import Config
-from .db import Database, Statements
+from .db import Database
 from .janitor import Janitor
 from .middleware import configure_logging
 
 config = Config.from_env()
 configure_logging(config.log_level)
-sql = Statements()
 db = Database(
     config.database_url, pool_size=config.db_pool_size, statement_timeout_ms=config.statement_timeout_ms
 )
-app = create_app(config, db, sql)
-janitor = Janitor(db, sql)
+app = create_app(config, db)
+janitor = Janitor(db)

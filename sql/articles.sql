@@ -24,7 +24,7 @@ WHERE (%(active)s::boolean IS NULL OR a.is_active = %(active)s)
 ORDER BY upper(a.article_no)
 LIMIT %(limit)s
 
--- name: count_articles
+-- name: count_articles^
 -- How many articles match the list filters.
 SELECT count(*) AS total
 FROM articles a
@@ -34,7 +34,7 @@ WHERE (%(active)s::boolean IS NULL OR a.is_active = %(active)s)
        OR a.article_no ILIKE %(like)s OR a.description ILIKE %(like)s
        OR EXISTS (SELECT 1 FROM article_aliases al WHERE al.article_id = a.id AND al.alias ILIKE %(like)s))
 
--- name: article_detail
+-- name: article_detail^
 -- One article, found by id or by article_no (case-insensitively), with its aliases and last_consumed_at.
 SELECT a.id, a.article_no, a.description, a.article_group, a.uom, a.pack_size, a.pack_uom, a.barcode,
        a.manufacturer, a.manufacturer_art_number, a.reorder_threshold, a.is_paint, a.is_active,
@@ -48,7 +48,7 @@ FROM articles a
 WHERE CASE WHEN %(id)s::bigint IS NOT NULL THEN a.id = %(id)s
            ELSE upper(a.article_no) = upper(%(article_no)s::text) END
 
--- name: create_article
+-- name: create_article^
 -- A new active article; no row when the article_no is taken (case-insensitively).
 INSERT INTO articles (article_no, description, article_group, uom, pack_size, pack_uom, barcode, manufacturer,
                       manufacturer_art_number, reorder_threshold, is_paint, is_active)
@@ -57,7 +57,7 @@ VALUES (%(article_no)s, %(description)s, %(article_group)s, %(uom)s, %(pack_size
 ON CONFLICT ((upper(article_no))) DO NOTHING
 RETURNING id
 
--- name: update_article
+-- name: update_article^
 -- Applies the fields present in `patch` (a JSON object; null clears an optional field) to one article.
 -- article_no stays unique case-insensitively; is_paint changes only while the article has no batch
 -- (a consumable's NA batch must never belong to a paint, nor a paint batch to a consumable).
@@ -101,13 +101,13 @@ WITH patch AS (
 )
 SELECT v.outcome, (SELECT batches FROM target) AS batches FROM verdict v
 
--- name: set_article_active
+-- name: set_article_active^
 -- Archives (false) or restores (true) one article; no row when it does not exist.
 UPDATE articles SET is_active = %(is_active)s, updated_at = now()
 WHERE id = %(id)s
 RETURNING id
 
--- name: delete_article
+-- name: delete_article^
 -- Deletes an article (and its aliases) only when nothing references it; otherwise counts what does.
 -- A batch, balance, draft or ledger row always references a batch of the article, so batches = 0 is
 -- the condition; the other counts tell the admin what is there.
@@ -165,7 +165,7 @@ LEFT JOIN article_aliases al ON al.article_id = a.id
 WHERE a.id = %(article_id)s
 ORDER BY al.id
 
--- name: add_alias
+-- name: add_alias^
 -- Adds an alias (already upper-cased and trimmed) in the article's lowest free slot. Five slots cap the
 -- aliases even under concurrent inserts: two inserts taking one slot collide on UNIQUE (article_id, slot)
 -- and the loser is re-run. outcome: not_found | duplicate | limit | added.
@@ -195,7 +195,7 @@ FROM verdict v
 LEFT JOIN holder h ON true
 LEFT JOIN added ad ON true
 
--- name: delete_alias
+-- name: delete_alias^
 -- Deletes an alias of the given article; no row when the article has no such alias.
 DELETE FROM article_aliases
 WHERE id = %(alias_id)s AND article_id = %(article_id)s

@@ -1,14 +1,14 @@
--- name: user_for_login
+-- name: user_for_login^
 -- The account a login names (by the folded username key), whether or not it is active.
 SELECT id, username, password_hash, role, is_active
 FROM users
 WHERE username_key = %(username_key)s
 
--- name: update_password_hash
+-- name: update_password_hash!
 -- Stores an upgraded hash of the same password (argon2 parameters changed).
 UPDATE users SET password_hash = %(password_hash)s WHERE id = %(id)s
 
--- name: issue_refresh_token
+-- name: issue_refresh_token!
 -- Stores a new refresh token (its digest) in a new family (a login). A user keeps at most 50 logins:
 -- every token of the user's unrevoked families beyond the newest 49 is deleted, so the oldest login ends.
 WITH older AS (
@@ -23,7 +23,7 @@ WITH older AS (
 INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
 VALUES (%(user_id)s, %(family_id)s, %(token_hash)s, now() + make_interval(days => %(days)s))
 
--- name: user_access
+-- name: user_access^
 -- What the auth middleware trusts about a user: the role, whether the account is active, and the
 -- logins (refresh-token families) revoked in the last `ended_within` seconds, whose access tokens may
 -- be unexpired still and are refused.
@@ -35,7 +35,7 @@ SELECT u.id, u.username, u.role, u.is_active,
 FROM users u
 WHERE u.id = %(id)s
 
--- name: refresh
+-- name: refresh^
 -- Exchanges a refresh token for a new one in the same family, all in one statement.
 -- reuse mode: the presented token stays valid until it expires or is revoked; a login keeps at most 10
 -- tokens (the presented one, the one issued now and the 8 newest others; older ones are deleted).
@@ -74,23 +74,31 @@ SELECT v.user_id AS id, v.username, v.role, v.is_active, v.family_id::text AS fa
        (SELECT count(*) FROM issued) AS issued
 FROM valid v
 
--- name: revoke_refresh_family
--- Logout: revokes the family of the presented refresh token, if it is the caller's.
-UPDATE refresh_tokens SET revoked_at = now()
-WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = %(token_hash)s AND user_id = %(user_id)s)
-  AND revoked_at IS NULL
+-- name: revoke_refresh_family^
+-- Logout: revokes the family of the presented refresh token, if it is the caller's; how many tokens.
+WITH revoked AS (
+    UPDATE refresh_tokens SET revoked_at = now()
+    WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = %(token_hash)s AND user_id = %(user_id)s)
+      AND revoked_at IS NULL
+    RETURNING 1
+)
+SELECT count(*) AS revoked FROM revoked
 
--- name: revoke_user_refresh_tokens
--- Revokes every live refresh token of a user, except those of family `keep_family` (may be NULL).
-UPDATE refresh_tokens SET revoked_at = now()
-WHERE user_id = %(user_id)s AND revoked_at IS NULL
-  AND family_id IS DISTINCT FROM %(keep_family)s::uuid
+-- name: revoke_user_refresh_tokens^
+-- Revokes every live refresh token of a user, except those of family `keep_family` (may be NULL); how many.
+WITH revoked AS (
+    UPDATE refresh_tokens SET revoked_at = now()
+    WHERE user_id = %(user_id)s AND revoked_at IS NULL
+      AND family_id IS DISTINCT FROM %(keep_family)s::uuid
+    RETURNING 1
+)
+SELECT count(*) AS revoked FROM revoked
 
--- name: password_hash_of
+-- name: password_hash_of^
 -- The stored hash, to check a user's current password.
 SELECT password_hash FROM users WHERE id = %(id)s AND is_active
 
--- name: change_password
+-- name: change_password!
 -- A new password; every refresh token outside the caller's own login family is revoked.
 WITH changed AS (
     UPDATE users SET password_hash = %(password_hash)s, updated_at = now()

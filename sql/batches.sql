@@ -26,7 +26,7 @@ WHERE upper(a.article_no) = upper(%(article_no)s::text)
 ORDER BY coalesce(b.expiry_date, 'infinity'::date), b.batch_code
 LIMIT %(limit)s
 
--- name: count_batches
+-- name: count_batches^
 -- How many batches of the article match; no row when the article does not exist.
 SELECT a.id AS article_id,
        (SELECT count(*) FROM batches b
@@ -34,7 +34,7 @@ SELECT a.id AS article_id,
 FROM articles a
 WHERE upper(a.article_no) = upper(%(article_no)s::text)
 
--- name: batch_detail
+-- name: batch_detail^
 -- One batch with its article_no.
 SELECT b.id, b.article_id, a.article_no, b.batch_code, b.received_date, b.expiry_date, b.note, b.is_active,
        b.created_at, b.updated_at
@@ -42,7 +42,7 @@ FROM batches b
 JOIN articles a ON a.id = b.article_id
 WHERE b.id = %(id)s
 
--- name: create_batch
+-- name: create_batch^
 -- A new batch of a paint article. Refuses (outcome) an unknown or archived article, a consumable (its
 -- only batch is the system batch NA), a code outside the paint rule, and a taken code.
 -- outcome: article_not_found | consumable | invalid_format | article_archived | duplicate | created,
@@ -74,7 +74,7 @@ FROM verdict v
 LEFT JOIN created c ON true
 LEFT JOIN target t ON true
 
--- name: update_batch
+-- name: update_batch^
 -- Changes a batch's note and is_active, and sets its expiry only while it is unset (the same expiry
 -- again is accepted). outcome: not_found | expiry_set | updated.
 WITH target AS (

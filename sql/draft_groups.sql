@@ -2,7 +2,7 @@
 -- lines in the same statement, so a group and its lines never disagree. No index covers `status`
 -- (docs/approval-contention.md): DRAFT groups are found through `pending_groups`.
 
--- name: ensure_na_batches
+-- name: ensure_na_batches!
 -- The per-article system batch 'NA' exists for each given consumable (race-free: ON CONFLICT).
 INSERT INTO batches (article_id, batch_code, expiry_date, note)
 SELECT a.id, 'NA', DATE '2099-12-31', 'system batch'
@@ -10,9 +10,9 @@ FROM articles a
 WHERE a.id = ANY(%(article_ids)s::bigint[]) AND NOT a.is_paint
 ON CONFLICT (article_id, batch_code) DO NOTHING
 
--- name: create_group
--- Creates a group and all its lines in one statement, or nothing. Returns one row: `outcome`
--- (create | replay | duplicate | location_not_found | invalid) and, for invalid/duplicate, `problems`
+-- name: create_group^
+-- Creates a group and all its lines in one statement, or nothing. Returns one row: `outcome` (create |
+-- replay | duplicate_event | location_not_found | invalid_lines) and, for the last two refusals, `problems`
 -- naming each line (n) and what is wrong. A replay is a re-send whose client_event_ids all name lines
 -- with the same content in one existing group (of exactly these lines when `whole_group`).
 WITH input AS (
@@ -56,7 +56,7 @@ WITH input AS (
 ), verdict AS (
     SELECT CASE
                WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
-               WHEN EXISTS (SELECT 1 FROM problems) THEN 'invalid'
+               WHEN EXISTS (SELECT 1 FROM problems) THEN 'invalid_lines'
                WHEN NOT EXISTS (SELECT 1 FROM existing) THEN 'create'
                WHEN (SELECT bool_and(same) AND count(*) = (SELECT count(*) FROM input)
                             AND count(DISTINCT draft_group_id) = 1 FROM existing)
@@ -65,7 +65,7 @@ WITH input AS (
                              WHERE draft_group_id = (SELECT min(draft_group_id) FROM existing))
                             = (SELECT count(*) FROM input))
                     THEN 'replay'
-               ELSE 'duplicate'
+               ELSE 'duplicate_event'
            END AS outcome
 ), counter AS (
     INSERT INTO draft_group_name_counters AS c (prefix, day, last_no)
@@ -101,10 +101,10 @@ SELECT v.outcome,
        (SELECT id FROM grp) AS group_id,
        (SELECT count(*) FROM lines) AS lines_created,
        CASE v.outcome
-           WHEN 'invalid' THEN (SELECT jsonb_agg(jsonb_build_object('n', n, 'code', code, 'article_id', article_id,
+           WHEN 'invalid_lines' THEN (SELECT jsonb_agg(jsonb_build_object('n', n, 'code', code, 'article_id', article_id,
                                                                     'batch_id', batch_id) ORDER BY n)
                                 FROM problems)
-           WHEN 'duplicate' THEN (SELECT jsonb_agg(jsonb_build_object('n', n, 'client_event_id', client_event_id)
+           WHEN 'duplicate_event' THEN (SELECT jsonb_agg(jsonb_build_object('n', n, 'client_event_id', client_event_id)
                                                    ORDER BY n)
                                   FROM existing WHERE NOT same OR %(whole_group)s)
        END AS problems
@@ -204,7 +204,7 @@ LEFT JOIN LATERAL (
 ) page ON true
 ORDER BY page.id
 
--- name: rename_group
+-- name: rename_group^
 -- Renames a DRAFT group (admin or its creator), in the DRAFT list too, and audits it as RENAME.
 -- outcome: not_found | not_draft | renamed.
 WITH target AS (
@@ -226,7 +226,7 @@ SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
             WHEN NOT EXISTS (SELECT 1 FROM renamed) THEN 'not_draft'
             ELSE 'renamed' END AS outcome
 
--- name: reject_group
+-- name: reject_group^
 -- Rejects a DRAFT group and its lines (no balance moves) and audits it with the note. The group is
 -- named directly or by one of its lines (`draft_id`, which must then be its only line).
 -- outcome: not_found | not_draft | group_required | rejected.

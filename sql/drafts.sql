@@ -1,6 +1,6 @@
 -- Single drafts (lines), as the older client sees them.
 
--- name: draft_detail
+-- name: draft_detail^
 -- One readable line. Operators see only their own.
 SELECT d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
        d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
@@ -47,7 +47,7 @@ JOIN batches b ON b.id = d.batch_id
 ORDER BY d.mine DESC, d.id DESC
 LIMIT %(limit)s
 
--- name: count_drafts
+-- name: count_drafts^
 -- How many lines match the list filters.
 SELECT count(*) AS total
 FROM weigh_in_drafts d
@@ -57,9 +57,9 @@ WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
   AND (%(article_id)s::bigint IS NULL OR d.article_id = %(article_id)s)
   AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
 
--- name: edit_draft
+-- name: edit_draft^
 -- Changes a DRAFT line's quantity and/or note (admin or its creator) and its group's total in the DRAFT
--- list, audited as EDIT with old and new values. outcome: not_found | not_draft | edited.
+-- list, audited as EDIT with old and new values. outcome: not_found | not_editable | edited.
 WITH target AS (
     SELECT id, draft_group_id, quantity_kg, note, status FROM weigh_in_drafts
     WHERE id = %(draft_id)s AND (%(actor_is_admin)s OR created_by_user_id = %(actor_id)s)
@@ -83,5 +83,5 @@ WITH target AS (
     FROM target t JOIN edited e ON e.id = t.id
 )
 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
-            WHEN NOT EXISTS (SELECT 1 FROM edited) THEN 'not_draft'
+            WHEN NOT EXISTS (SELECT 1 FROM edited) THEN 'not_editable'
             ELSE 'edited' END AS outcome

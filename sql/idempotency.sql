@@ -1,6 +1,6 @@
 -- Idempotency keys (SPEC §5 "Retries"). All statements run inside the transaction of the request.
 
--- name: claim_idempotency_key
+-- name: claim_idempotency_key^
 -- Claims (user, key) for this request, or finds the kept answer of an earlier one. A key whose first
 -- request is still running elsewhere is reported busy (its advisory lock is held) without waiting.
 -- state: busy | claimed | replay (status, body, fingerprint given) | raced (committed elsewhere
@@ -26,12 +26,12 @@ SELECT CASE WHEN NOT (SELECT got FROM lock) THEN 'busy'
 FROM (SELECT 1) AS one
 LEFT JOIN kept ON true
 
--- name: keep_idempotent_answer
+-- name: keep_idempotent_answer!
 -- Keeps the answer given to the request that claimed the key.
 UPDATE idempotency_keys SET status = %(status)s, body = %(body)s
 WHERE user_id = %(user_id)s AND key = %(key)s
 
--- name: purge_idempotency_keys
+-- name: purge_idempotency_keys^
 -- Forgets up to `batch` keys older than 24 hours; returns how many.
 WITH gone AS (
     DELETE FROM idempotency_keys
@@ -41,7 +41,7 @@ WITH gone AS (
 )
 SELECT count(*) AS purged FROM gone
 
--- name: trim_idempotency_keys
+-- name: trim_idempotency_keys^
 -- Forgets up to `batch` kept keys of users who keep more than 1000, oldest first: after a janitor round
 -- no user keeps more than their newest 1000 answers (a retry of an older key runs again). Returns how many.
 WITH crowded AS (

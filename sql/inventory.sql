@@ -14,7 +14,7 @@
 -- number and, in meta, what the answer reports (previous_stock, new_stock, batch_created). A receipt whose
 -- client_event_id was seen before books nothing: `replay` (same request) answers from the first receipt's
 -- ledger rows, `duplicate` (other request) refuses. No key's stock goes above %(max_balance)s.
--- outcome: create | replay | duplicate | location_not_found | invalid | out_of_range (both with `problems`);
+-- outcome: create | replay | duplicate_event | location_not_found | invalid_receipt_lines | out_of_range (both with `problems`);
 -- one row per line.
 WITH input AS (
     SELECT l.n, l.article_id, l.batch_code, l.quantity_kg, l.expiry_date, l.note
@@ -64,9 +64,9 @@ WITH input AS (
 ), verdict AS (
     SELECT CASE
                WHEN EXISTS (SELECT 1 FROM earlier) THEN
-                   CASE WHEN (SELECT same FROM earlier) THEN 'replay' ELSE 'duplicate' END
+                   CASE WHEN (SELECT same FROM earlier) THEN 'replay' ELSE 'duplicate_event' END
                WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
-               WHEN EXISTS (SELECT 1 FROM checked WHERE problem IS NOT NULL) THEN 'invalid'
+               WHEN EXISTS (SELECT 1 FROM checked WHERE problem IS NOT NULL) THEN 'invalid_receipt_lines'
                WHEN EXISTS (SELECT 1 FROM raised WHERE requested_qty > %(max_balance)s) THEN 'out_of_range'
                ELSE 'create'
            END AS outcome
@@ -143,7 +143,7 @@ WITH input AS (
     WHERE v.outcome = 'replay'
 )
 SELECT v.outcome,
-       CASE WHEN v.outcome = 'invalid' THEN
+       CASE WHEN v.outcome = 'invalid_receipt_lines' THEN
            (SELECT jsonb_agg(jsonb_build_object('n', c.n, 'code', c.problem, 'article_id', c.article_id,
                                                 'batch_code', c.batch_code, 'expiry_date', c.expiry,
                                                 'existing_expiry_date', c.existing_expiry) ORDER BY c.n)
@@ -189,7 +189,7 @@ JOIN articles a ON a.id = t.article_id
 JOIN batches b ON b.id = t.batch_id
 ORDER BY p.id DESC, t.id
 
--- name: count_receipts
+-- name: count_receipts^
 -- How many receipts match the history filters.
 SELECT count(*) AS total
 FROM receipts r
@@ -197,7 +197,7 @@ WHERE (%(order_number)s::text IS NULL OR r.order_number = %(order_number)s)
   AND (%(from)s::date IS NULL OR r.received_date >= %(from)s::date)
   AND (%(to)s::date IS NULL OR r.received_date <= %(to)s::date)
 
--- name: count_inventory
+-- name: count_inventory^
 -- Books an inventory count of one (location, batch): with stock S, surplus P, total T = S + P and the
 -- counted total C: C > T adds C - T to surplus; C = T changes nothing; C < T takes the deficit
 -- D = T - C from surplus first (min(P, D)) and turns the rest R into an INVENTORY_SHORTAGE draft group
@@ -205,8 +205,8 @@ WHERE (%(order_number)s::text IS NULL OR r.order_number = %(order_number)s)
 -- The count itself is kept (inventory_counts) with the answer; a repeated client_event_id with the same
 -- request is a `replay` of it, with another request a `duplicate`. Surplus moves with its ledger row and
 -- never up past %(max_balance)s (current_qty and requested_qty say by how much).
--- outcome: counted | replay | duplicate | location_not_found | article_not_found | batch_not_found |
--- batch_article_mismatch | article_archived | batch_inactive | out_of_range | too_large.
+-- outcome: counted | replay | duplicate_event | location_not_found | article_not_found | batch_not_found |
+-- batch_article_mismatch | article_archived | batch_inactive | out_of_range | shortage_too_large.
 WITH earlier AS (
     SELECT c.*, c.request = %(request)s::jsonb AS same
     FROM inventory_counts c WHERE c.client_event_id = %(client_event_id)s::text
@@ -236,7 +236,7 @@ WITH earlier AS (
 ), verdict AS (
     SELECT CASE
                WHEN EXISTS (SELECT 1 FROM earlier) THEN
-                   CASE WHEN (SELECT same FROM earlier) THEN 'replay' ELSE 'duplicate' END
+                   CASE WHEN (SELECT same FROM earlier) THEN 'replay' ELSE 'duplicate_event' END
                WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
                WHEN t.article_id IS NULL THEN 'article_not_found'
                WHEN t.batch_id IS NULL THEN 'batch_not_found'
@@ -244,7 +244,7 @@ WITH earlier AS (
                WHEN NOT t.article_active THEN 'article_archived'
                WHEN NOT t.batch_active THEN 'batch_inactive'
                WHEN (SELECT new_surplus > %(max_balance)s AND new_surplus > p FROM calc) THEN 'out_of_range'
-               WHEN (SELECT ceil(remainder / 9999.99) FROM calc) > %(max_lines)s THEN 'too_large'
+               WHEN (SELECT ceil(remainder / 9999.99) FROM calc) > %(max_lines)s THEN 'shortage_too_large'
                ELSE 'counted'
            END AS outcome
     FROM target t
@@ -325,7 +325,7 @@ FROM verdict v
 LEFT JOIN answer a ON true
 LEFT JOIN calc o ON v.outcome = 'out_of_range'
 
--- name: adjust_inventory
+-- name: adjust_inventory^
 -- Sets (mode set) or changes (mode delta) the stock or surplus of one (location, batch) directly,
 -- never below zero nor up past %(max_balance)s (a balance already past it may still go down), and writes
 -- the INVENTORY_ADJUSTMENT ledger row in that bucket (none when nothing changes).
@@ -437,7 +437,7 @@ WHERE (%(location_id)s::bigint IS NULL OR k.location_id = %(location_id)s)
 ORDER BY k.location_id, upper(a.article_no), coalesce(b.expiry_date, 'infinity'::date), b.batch_code
 LIMIT %(limit)s
 
--- name: count_inventory_rows
+-- name: count_inventory_rows^
 -- How many (location, batch) rows match the summary filters.
 SELECT count(*) AS total
 FROM (

@@ -8,11 +8,11 @@ WHERE id > coalesce(%(after_id)s::bigint, 0)
 ORDER BY id
 LIMIT %(limit)s
 
--- name: count_locations
+-- name: count_locations^
 -- How many locations there are.
 SELECT count(*) AS total FROM locations
 
--- name: create_location
+-- name: create_location^
 -- A new location; no row when the code is taken.
 INSERT INTO locations (code, name, is_active)
 VALUES (%(code)s, %(name)s, %(is_active)s)

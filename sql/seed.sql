@@ -1,4 +1,4 @@
--- name: seed_location
+-- name: seed_location^
 -- The default location exists (created once). On a fresh database (no location at all) it gets id 13,
 -- which the older desktop client sends as location_id, and the identity moves past it; a database that
 -- has locations keeps them as they are.
@@ -13,7 +13,7 @@ WITH created AS (
 )
 SELECT setval(pg_get_serial_sequence('locations', 'id'), 13) AS moved FROM created WHERE id = 13
 
--- name: seed_demo
+-- name: seed_demo!
 -- Demo master data and balances, each balance booked through the ledger so reconcile stays empty.
 -- Does nothing once the demo articles exist.
 WITH loc AS (

@@ -1,3 +1,3 @@
--- name: ping
+-- name: ping^
 -- The database answers.
 SELECT 1 AS ok

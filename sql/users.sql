@@ -1,4 +1,4 @@
--- name: create_user
+-- name: create_user^
 -- A new user; NULL when another user has the same folded username key (service/usernames.py).
 INSERT INTO users (username, username_key, password_hash, role, is_active)
 VALUES (%(username)s, %(username_key)s, %(password_hash)s, %(role)s, true)
@@ -13,11 +13,11 @@ WHERE id > coalesce(%(after_id)s::bigint, 0)
 ORDER BY id
 LIMIT %(limit)s
 
--- name: count_users
+-- name: count_users^
 -- How many users there are.
 SELECT count(*) AS total FROM users
 
--- name: update_user
+-- name: update_user^
 -- Changes role / is_active / password of one user. Refuses (found, but id NULL) to demote or deactivate
 -- the last active admin; run SERIALIZABLE so two admins demoting each other cannot both succeed.
 -- Deactivation and a password change revoke the user's refresh tokens. The user comes back as columns

@@ -26,13 +26,15 @@ from falcon import testing
 from service import migrations
 from service.app import create_app
 from service.config import Config
-from service.db import Database, Statements
+from service.db import Database
 from service.embedded import TEST_SETTINGS, LocalCluster, free_port
 from service.passwords import Passwords
+from service.statements import Statements
 
 TEMPLATE = "weighin_template"
 TEMPLATE_WITH_ACCOUNTS = "weighin_template_accounts"
 _counter = itertools.count()
+STATEMENTS = Statements()  # read once for every test's Database
 
 
 def _with_database(url: str, name: str) -> str:
@@ -156,7 +158,9 @@ def config(database_url):
 
 @pytest.fixture
 def db(config):
-    database = Database(config.database_url, pool_size=4, statement_timeout_ms=config.statement_timeout_ms)
+    database = Database(
+        config.database_url, STATEMENTS, pool_size=4, statement_timeout_ms=config.statement_timeout_ms
+    )
     database.open(wait=True)
     yield database
     database.close()

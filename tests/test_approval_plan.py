@@ -8,7 +8,7 @@ import json
 import psycopg
 
 from bench.run import as_prepared  # the bench's EXPLAIN of a generic plan
-from service.db import Statements
+from service.statements import Statements
 
 from .api import approve, create, line
 

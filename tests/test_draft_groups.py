@@ -373,7 +373,7 @@ def test_pending_groups_holds_exactly_the_draft_groups_as_they_are(
 def test_concurrent_edits_keep_the_draft_list_total(client, as_admin, stockroom, database_url):
     import threading
 
-    from service.db import Statements
+    from service.statements import Statements
 
     article, batch = stockroom.paint_batch(stock="10")
     group = create(client, as_admin, [line(article, batch, "1"), line(article, batch, "1")]).json

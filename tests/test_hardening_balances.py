@@ -12,7 +12,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from service.db import Statements
+from service.statements import Statements
 
 from .api import adjust, count, new_article, paint_line, parse_csv, receive
 

@@ -18,7 +18,6 @@ import psycopg
 import pytest
 
 from service.config import PROJECT_ROOT
-from service.db import Statements
 from service.janitor import Janitor
 from service.tokens import new_family, new_refresh_token
 from service.validation import quantity
@@ -256,21 +255,17 @@ def test_refresh_in_reuse_mode_keeps_at_most_ten_tokens_per_login_and_the_login_
 
 
 def test_a_user_keeps_at_most_50_logins_and_the_oldest_ends(client, db, accounts, database_url):
-    sql = Statements()
     oldest = None
     for _ in range(55):
         token, token_hash = new_refresh_token()
         oldest = oldest or token
-        with db.transaction() as conn:
-            conn.execute(
-                sql.issue_refresh_token,
-                {
-                    "user_id": accounts["operator"],
-                    "family_id": new_family(),
-                    "token_hash": token_hash,
-                    "days": 7,
-                },
-            )
+        family = {
+            "user_id": accounts["operator"],
+            "family_id": new_family(),
+            "token_hash": token_hash,
+            "days": 7,
+        }
+        db.query("issue_refresh_token", family)
     assert len({family for family, _ in _live_refresh_tokens(database_url, accounts["operator"])}) == 50
     assert client.simulate_post("/api/auth/refresh", json={}, headers=bearer(oldest)).status_code == 401
     fresh = login(client, "operator").json["refresh_token"]
@@ -286,7 +281,7 @@ def test_the_janitor_trims_each_users_kept_idempotency_answers_to_the_newest_100
                 "FROM generate_series(1, %s) AS n",
                 (accounts[name], count),
             )
-    assert Janitor(db, Statements()).trim_idempotency_keys(batch=2) == 5
+    assert Janitor(db).trim_idempotency_keys(batch=2) == 5
     with psycopg.connect(database_url) as conn:
         kept = dict(
             conn.execute("SELECT user_id, count(*) FROM idempotency_keys GROUP BY user_id").fetchall()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from service.db import Statements
+from service import draft_groups
+from service.app import route_catalog
+from service.auth import UserCache
 from service.janitor import Janitor
-from service.resources import drafts
+from service.tokens import TokenIssuer
 
 from .api import line
 from .conftest import bearer
@@ -104,7 +106,7 @@ def test_a_crash_after_the_work_leaves_neither_claim_nor_work(
     def crash(rows):
         raise RuntimeError("worker died after the statement ran")
 
-    monkeypatch.setattr(drafts, "group_body", crash)
+    monkeypatch.setattr(draft_groups, "group_body", crash)
     assert post_group(client, as_admin, lines, "crash-1").status_code == 500
     monkeypatch.undo()
     assert _count(database_url, "idempotency_keys") == 0
@@ -154,6 +156,25 @@ def test_keys_expire_after_24_hours_and_the_janitor_forgets_them(
         conn.execute(
             "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'"
         )
-    assert Janitor(db, Statements()).purge_idempotency_keys(batch=1) == 1
+    assert Janitor(db).purge_idempotency_keys(batch=1) == 1
     with psycopg.connect(database_url) as conn:
         assert [r[0] for r in conn.execute("SELECT key FROM idempotency_keys")] == ["new-1"]
+
+
+def test_every_write_responder_says_how_it_takes_an_idempotency_key(config, db):
+    tokens = TokenIssuer(config.jwt_secret, 15, 7)
+    decided = {}
+    for route in route_catalog(config, db, tokens, UserCache(db, tokens.access_seconds)):
+        for method in ("post", "put", "patch", "delete"):
+            responder = getattr(
+                route.resource, f"on_{method}" + (f"_{route.suffix}" if route.suffix else ""), None
+            )
+            if responder is None:
+                continue
+            assert isinstance(getattr(responder, "keyed", None), bool), f"{method} {route.path} says nothing"
+            if not responder.keyed:
+                assert responder.not_keyed_because, f"{method} {route.path} gives no reason"
+            decided[(method, route.path)] = responder.keyed
+    assert decided[("post", "/api/draft-groups/{id:id}/approve")] is True
+    assert decided[("post", "/api/auth/login")] is False
+    assert len(decided) >= 25

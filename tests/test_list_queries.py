@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from service.db import Statements
+from service.statements import Statements
 
 from .api import add_alias, approve, create, line, new_article, paint_line, receive
 

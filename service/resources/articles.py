@@ -16,14 +16,14 @@ import psycopg
 
 from .. import shapes
 from ..auth import ADMIN
-from ..db import Database, Statements
+from ..db import REPEATABLE_READ, Database
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..idempotency import keyed, not_keyed
 from ..listing import answer_whole, wants_whole_list
 from ..media import dumps
 from ..openapi import operation, query
-from ..pagination import Page
+from ..pagination import LIST_PARAMS, Page
 from ..validation import QUANTITY, Schema, as_id, obj, quantity, query_bool, query_choice, query_param, text
-from .drafts import LIST_PARAMS
 
 MAX_AMOUNT = Decimal("999999999.99")
 NULLABLE_TEXT = {  # field: max length; stored trimmed, an empty string is stored as null
@@ -142,9 +142,8 @@ class Articles:
         ),
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
@@ -152,19 +151,18 @@ class Articles:
         filters = article_filters(req)
         if wants_whole_list(req):
             params = {**filters, "after_key": None, "limit": None}
-            return answer_whole(resp, self.db, self.sql.list_articles, params, ARTICLE_FIELDS, "articles")
-        with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(
-                self.sql.list_articles,
-                {**filters, "after_key": after[0] if after else None, "limit": page.limit + 1},
-            )
-            total = conn.execute(self.sql.count_articles, filters)
-        rows = rows.fetchall()
-        body = page.answer(rows, total.fetchone()["total"], key=lambda row: [row["sort_key"]])
+            return answer_whole(resp, self.db, "list_articles", params, ARTICLE_FIELDS)
+        rows, total = self.db.transaction(
+            ("list_articles", {**filters, "after_key": after[0] if after else None, "limit": page.limit + 1}),
+            ("count_articles", filters),
+            isolation=REPEATABLE_READ,
+        )
+        body = page.answer(rows, total["total"], key=lambda row: [row["sort_key"]])
         body["items"] = [article_body(row) for row in body["items"]]
         resp.media = body
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         fields = normalised(CREATE.parse(req))
         params = {
             "description": "",
@@ -175,12 +173,9 @@ class Articles:
             **fields,
         }
 
-        def work(conn: psycopg.Connection):
-            created = conn.execute(self.sql.create_article, params)
-            shown = conn.execute(self.sql.article_detail, {"id": None, "article_no": params["article_no"]})
-            return lambda: (created.fetchone(), shown.fetchone())
-
-        created, row = self.db.run(work, isolation=None)
+        created, row = db.transaction(
+            ("create_article", params), ("article_detail", {"id": None, "article_no": params["article_no"]})
+        )
         if created is None:
             raise Conflict(
                 "DUPLICATE_ARTICLE",
@@ -225,27 +220,26 @@ class ArticleItem:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
-        row = self.db.one(self.sql.article_detail, {"id": None, "article_no": article_no(article)})
+        row = self.db.query("article_detail", {"id": None, "article_no": article_no(article)})
         if row is None:
             raise NotFound("article", article_no=article)
         resp.media = article_body(row)
 
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+    @keyed()
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
         ident = article_id(article)
         patch = normalised(EDIT.parse(req))
 
-        def work(conn: psycopg.Connection):
-            verdict = conn.execute(self.sql.update_article, {"id": ident, "patch": dumps(patch).decode()})
-            shown = conn.execute(self.sql.article_detail, {"id": ident, "article_no": None})
-            return lambda: (verdict.fetchone(), shown.fetchone())
-
         # a concurrent rename to the same article_no loses on the unique index and is re-run to see it
-        verdict, row = self.db.run(work, isolation=None, retry_on=(psycopg.errors.UniqueViolation,))
+        verdict, row = db.transaction(
+            ("update_article", {"id": ident, "patch": dumps(patch).decode()}),
+            ("article_detail", {"id": ident, "article_no": None}),
+            retry_on=(psycopg.errors.UniqueViolation,),
+        )
         if verdict["outcome"] == "not_found":
             raise NotFound("article", id=ident)
         if verdict["outcome"] == "duplicate":
@@ -260,13 +254,12 @@ class ArticleItem:
             )
         resp.media = article_body(row)
 
-    def on_delete(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+    @not_keyed("a repeated delete finds nothing to delete (404)")
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
         ident = article_id(article)
         # a batch added meanwhile makes the delete fail on its foreign key; the re-run counts it
-        result = self.db.run(
-            lambda conn: conn.execute(self.sql.delete_article, {"id": ident}).fetchone,
-            isolation=None,
-            retry_on=(psycopg.errors.ForeignKeyViolation,),
+        (result,) = db.transaction(
+            ("delete_article", {"id": ident}), retry_on=(psycopg.errors.ForeignKeyViolation,)
         )
         if result["outcome"] == "not_found":
             raise NotFound("article", id=ident)
@@ -275,24 +268,23 @@ class ArticleItem:
             raise in_use(counts, "The article is referenced; archive it instead.")
         resp.status = falcon.HTTP_204
 
-    def _set_active(self, resp: falcon.Response, article: str, active: bool) -> None:
+    def _set_active(self, db: Database, resp: falcon.Response, article: str, active: bool) -> None:
         ident = article_id(article)
-
-        def work(conn: psycopg.Connection):
-            changed = conn.execute(self.sql.set_article_active, {"id": ident, "is_active": active})
-            shown = conn.execute(self.sql.article_detail, {"id": ident, "article_no": None})
-            return lambda: (changed.fetchone(), shown.fetchone())
-
-        changed, row = self.db.run(work, isolation=None)
+        changed, row = db.transaction(
+            ("set_article_active", {"id": ident, "is_active": active}),
+            ("article_detail", {"id": ident, "article_no": None}),
+        )
         if changed is None:
             raise NotFound("article", id=ident)
         resp.media = article_body(row)
 
-    def on_post_archive(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
-        self._set_active(resp, article, False)
+    @keyed()
+    def on_post_archive(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
+        self._set_active(db, resp, article, False)
 
-    def on_post_restore(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
-        self._set_active(resp, article, True)
+    @keyed()
+    def on_post_restore(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
+        self._set_active(db, resp, article, True)
 
 
 class ArticleResolve:
@@ -305,15 +297,14 @@ class ArticleResolve:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         code = (query_param(req, "query") or "").strip()  # scanners append CR / LF
         if not code or len(code) > 200 or "\x00" in code:
             raise ValidationFailed({"query": "must be 1 to 200 characters"})
-        rows = self.db.all(self.sql.resolve_article, {"query": code, "alias": code.upper()})
+        rows = self.db.query("resolve_article", {"query": code, "alias": code.upper()})
         if not rows:
             raise NotFound("article", query=code)
         if len(rows) > 1:
@@ -344,19 +335,19 @@ class Aliases:
         ),
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
         ident = article_id(article)
-        rows = self.db.all(self.sql.list_aliases, {"article_id": ident})
+        rows = self.db.query("list_aliases", {"article_id": ident})
         if not rows:
             raise NotFound("article", id=ident)
         items = [row for row in rows if row["id"] is not None]
         resp.media = {"items": items, "total": len(items), "next_cursor": None}
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
         ident = article_id(article)
         alias = ALIAS_CREATE.parse(req)["alias"].strip().upper()
         if not alias:
@@ -364,10 +355,8 @@ class Aliases:
         if len(alias) > 100:
             raise ValidationFailed({"alias": "must have at most 100 characters"})
         # two inserts racing for one slot (or one alias) collide on a unique index; the re-run sees the winner
-        row = self.db.run(
-            lambda conn: conn.execute(self.sql.add_alias, {"article_id": ident, "alias": alias}).fetchone,
-            isolation=None,
-            retry_on=(psycopg.errors.UniqueViolation,),
+        (row,) = db.transaction(
+            ("add_alias", {"article_id": ident, "alias": alias}), retry_on=(psycopg.errors.UniqueViolation,)
         )
         if row["outcome"] == "not_found":
             raise NotFound("article", id=ident)
@@ -390,12 +379,14 @@ class Aliases:
 class AliasItem:
     doc = {"delete": operation("Delete an alias of this article", access=ADMIN, ok=204, errors=(404,))}
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
-    def on_delete(self, req: falcon.Request, resp: falcon.Response, article: str, alias_id: int) -> None:
+    @not_keyed("a repeated delete finds nothing to delete (404)")
+    def on_delete(
+        self, req: falcon.Request, resp: falcon.Response, db: Database, article: str, alias_id: int
+    ) -> None:
         ident = article_id(article)
-        if self.db.one(self.sql.delete_alias, {"article_id": ident, "alias_id": alias_id}) is None:
+        if db.query("delete_alias", {"article_id": ident, "alias_id": alias_id}) is None:
             raise NotFound("alias", article_id=ident, alias_id=alias_id)
         resp.status = falcon.HTTP_204

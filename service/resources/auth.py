@@ -6,8 +6,9 @@ import falcon
 
 from .. import shapes, usernames
 from ..auth import PUBLIC, UserCache, bearer_token
-from ..db import Database, Statements
+from ..db import Database
 from ..errors import Unauthorized, ValidationFailed
+from ..idempotency import keyed, not_keyed
 from ..openapi import operation
 from ..passwords import MAX_LENGTH, Passwords, password_problem
 from ..ratelimit import LoginLimit, PasswordGuessLimit
@@ -33,9 +34,8 @@ def public_user(row) -> dict:
 class TokenResponder:
     """Issues an access token and a refresh token for a user in a login family."""
 
-    def __init__(self, db: Database, sql: Statements, tokens: TokenIssuer):
+    def __init__(self, db: Database, tokens: TokenIssuer):
         self.db = db
-        self.sql = sql
         self.tokens = tokens
 
     def answer(self, user, family: str, refresh_token: str) -> dict:
@@ -59,20 +59,16 @@ class Login(TokenResponder):
         )
     }
 
-    def __init__(
-        self, db: Database, sql: Statements, tokens: TokenIssuer, limit: LoginLimit, passwords: Passwords
-    ):
-        super().__init__(db, sql, tokens)
+    def __init__(self, db: Database, tokens: TokenIssuer, limit: LoginLimit, passwords: Passwords):
+        super().__init__(db, tokens)
         self.limit = limit
         self.passwords = passwords
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @not_keyed("a repeat signs in again; tokens are not kept")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         self.limit.hit(req)
         body = LOGIN.parse(req)
-        with self.db.connection() as conn:
-            user = conn.execute(
-                self.sql.user_for_login, {"username_key": usernames.key(body["username"])}
-            ).fetchone()
+        user = db.query("user_for_login", {"username_key": usernames.key(body["username"])})
         # verify spends a full hash even for an unknown user
         if (
             not self.passwords.verify(user and user["password_hash"], body["password"])
@@ -81,21 +77,17 @@ class Login(TokenResponder):
             raise Unauthorized(*BAD_CREDENTIALS)
         family = new_family()
         refresh, refresh_digest = new_refresh_token()
-        with self.db.transaction() as conn:
-            if self.passwords.needs_rehash(user["password_hash"]):
-                conn.execute(
-                    self.sql.update_password_hash,
-                    {"id": user["id"], "password_hash": self.passwords.hash(body["password"])},
-                )
-            conn.execute(
-                self.sql.issue_refresh_token,
-                {
-                    "user_id": user["id"],
-                    "family_id": family,
-                    "token_hash": refresh_digest,
-                    "days": self.tokens.refresh_days,
-                },
-            )
+        issue = {
+            "user_id": user["id"],
+            "family_id": family,
+            "token_hash": refresh_digest,
+            "days": self.tokens.refresh_days,
+        }
+        steps = [("issue_refresh_token", issue)]
+        if self.passwords.needs_rehash(user["password_hash"]):
+            rehashed = {"id": user["id"], "password_hash": self.passwords.hash(body["password"])}
+            steps.insert(0, ("update_password_hash", rehashed))
+        db.transaction(*steps)
         resp.media = self.answer(user, family, refresh)
 
 
@@ -111,25 +103,25 @@ class Refresh(TokenResponder):
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, tokens: TokenIssuer, strict: bool):
-        super().__init__(db, sql, tokens)
+    def __init__(self, db: Database, tokens: TokenIssuer, strict: bool):
+        super().__init__(db, tokens)
         self.strict = strict
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @not_keyed("the refresh token itself is the key: a repeat is refused once it has rotated")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         presented = bearer_token(req)
         if req.content_length:
             EMPTY.parse(req)
         refresh, refresh_digest = new_refresh_token()
-        with self.db.connection() as conn:
-            user = conn.execute(
-                self.sql.refresh,
-                {
-                    "token_hash": digest(presented),
-                    "new_token_hash": refresh_digest,
-                    "strict": self.strict,
-                    "days": self.tokens.refresh_days,
-                },
-            ).fetchone()
+        user = db.query(
+            "refresh",
+            {
+                "token_hash": digest(presented),
+                "new_token_hash": refresh_digest,
+                "strict": self.strict,
+                "days": self.tokens.refresh_days,
+            },
+        )
         if user is None:
             raise Unauthorized(
                 "INVALID_TOKEN", "The refresh token is unknown, expired or revoked; sign in again."
@@ -148,26 +140,21 @@ class Logout:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, users: UserCache):
+    def __init__(self, db: Database, users: UserCache):
         self.db = db
-        self.sql = sql
         self.users = users
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = LOGOUT.parse(req) if req.content_length else {}
         user = req.context.user
-        with self.db.connection() as conn:
-            if "refresh_token" in body:
-                cur = conn.execute(
-                    self.sql.revoke_refresh_family,
-                    {"token_hash": digest(body["refresh_token"]), "user_id": user.id},
-                )
-            else:
-                cur = conn.execute(
-                    self.sql.revoke_user_refresh_tokens, {"user_id": user.id, "keep_family": None}
-                )
+        if "refresh_token" in body:
+            family = {"token_hash": digest(body["refresh_token"]), "user_id": user.id}
+            revoked = db.query("revoke_refresh_family", family)
+        else:
+            revoked = db.query("revoke_user_refresh_tokens", {"user_id": user.id, "keep_family": None})
         self.users.forget(user.id)  # other workers see the ended login within CACHE_SECONDS
-        resp.media = {"revoked": cur.rowcount}
+        resp.media = {"revoked": revoked["revoked"]}
 
 
 class Me:
@@ -191,38 +178,35 @@ class ChangePassword:
     def __init__(
         self,
         db: Database,
-        sql: Statements,
         guesses: PasswordGuessLimit,
         users: UserCache,
         passwords: Passwords,
     ):
         self.passwords = passwords
         self.db = db
-        self.sql = sql
         self.guesses = guesses
         self.users = users
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = CHANGE_PASSWORD.parse(req)
         problem = password_problem(body["new_password"])
         if problem:
             raise ValidationFailed({"new_password": problem})
         user = req.context.user
-        with self.db.connection() as conn:
-            row = conn.execute(self.sql.password_hash_of, {"id": user.id}).fetchone()
+        row = db.query("password_hash_of", {"id": user.id})
         stored = row and row["password_hash"]
         if not self.guesses.verify(
             req, user.id, lambda: self.passwords.verify(stored, body["current_password"])
         ):
             raise ValidationFailed({"current_password": "is not the current password"})
-        with self.db.connection() as conn:
-            conn.execute(
-                self.sql.change_password,
-                {
-                    "id": user.id,
-                    "password_hash": self.passwords.hash(body["new_password"]),
-                    "keep_family": req.context.token_family,
-                },
-            )
+        db.query(
+            "change_password",
+            {
+                "id": user.id,
+                "password_hash": self.passwords.hash(body["new_password"]),
+                "keep_family": req.context.token_family,
+            },
+        )
         self.users.forget(user.id)
         resp.media = {"changed": True}

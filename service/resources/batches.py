@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 import falcon
-import psycopg
 
 from .. import shapes
 from ..auth import ADMIN
-from ..db import Database, Statements
-from ..errors import AppError, Conflict, NotFound, ValidationFailed
+from ..db import REPEATABLE_READ, Database
+from ..errors import BATCH_RULE, AppError, Conflict, NotFound, ValidationFailed
+from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
-from ..pagination import Page
+from ..pagination import LIST_PARAMS, Page
 from ..validation import DATE, ID, Schema, obj, query_choice, query_int, text
 from .articles import article_no
-from .drafts import LIST_PARAMS
 
 BATCH_FIELDS = shapes.Batch.__struct_fields__
 LISTED_BATCH_FIELDS = shapes.ListedBatch.__struct_fields__
@@ -40,7 +39,6 @@ EDIT = Schema(
         "minProperties": 1,
     }
 )
-BATCH_RULE = "Paint batch codes are 4-5 or 9-12 digits (0-9), nothing else."
 
 
 def invalid_batch_format(field: str = "batch_code", message: str = BATCH_RULE) -> AppError:
@@ -61,9 +59,8 @@ class ArticleBatches:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
         page = Page(req)
@@ -84,13 +81,12 @@ class ArticleBatches:
             "limit": None if wants_whole_list(req) else page.limit + 1,
         }
         if wants_whole_list(req):
-            if self.db.one(self.sql.count_batches, filters) is None:
+            if self.db.query("count_batches", filters) is None:
                 raise NotFound("article", article_no=article)
-            return answer_whole(resp, self.db, self.sql.list_batches, params, LISTED_BATCH_FIELDS, "batches")
-        with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(self.sql.list_batches, params)
-            total = conn.execute(self.sql.count_batches, filters)
-        rows, found = rows.fetchall(), total.fetchone()
+            return answer_whole(resp, self.db, "list_batches", params, LISTED_BATCH_FIELDS)
+        rows, found = self.db.transaction(
+            ("list_batches", params), ("count_batches", filters), isolation=REPEATABLE_READ
+        )
         if found is None:
             raise NotFound("article", article_no=article)
         body = page.answer(rows, found["total"], key=lambda row: [row["sort_expiry"], row["batch_code"]])
@@ -110,11 +106,11 @@ class Batches:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = CREATE.parse(req)
         params = {
             "article_id": body["article_id"],
@@ -123,7 +119,7 @@ class Batches:
             "received_date": body.get("received_date"),
             "note": body.get("note"),
         }
-        result = self.db.one(self.sql.create_batch, params)
+        result = db.query("create_batch", params)
         outcome = result["outcome"]
         if outcome == "article_not_found":
             raise NotFound("article", id=body["article_id"])
@@ -157,11 +153,11 @@ class BatchItem:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+    @keyed()
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
         body = EDIT.parse(req)
         params = {
             "id": id,
@@ -171,12 +167,7 @@ class BatchItem:
             "expiry_date": body.get("expiry_date"),
         }
 
-        def work(conn: psycopg.Connection):
-            verdict = conn.execute(self.sql.update_batch, params)
-            shown = conn.execute(self.sql.batch_detail, {"id": id})
-            return lambda: (verdict.fetchone(), shown.fetchone())
-
-        verdict, row = self.db.run(work, isolation=None)
+        verdict, row = db.transaction(("update_batch", params), ("batch_detail", {"id": id}))
         if verdict["outcome"] == "not_found":
             raise NotFound("batch", id=id)
         if verdict["outcome"] == "expiry_set":

@@ -15,12 +15,14 @@ import falcon
 
 from .. import shapes
 from ..auth import ADMIN, User
-from ..db import Database, Statements
-from ..errors import AppError, Conflict, NotFound, ValidationFailed, line_problems
+from ..db import REPEATABLE_READ, Database
+from ..draft_groups import MAX_LINES
+from ..errors import BATCH_RULE, AppError, Conflict, NotFound, ValidationFailed, line_problems
+from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
 from ..media import dumps
 from ..openapi import operation, query
-from ..pagination import Page
+from ..pagination import LIST_PARAMS, Page
 from ..validation import (
     DATE,
     ID,
@@ -34,8 +36,6 @@ from ..validation import (
     query_param,
     text,
 )
-from .batches import BATCH_RULE
-from .drafts import LIST_PARAMS, MAX_LINES
 
 MIN_RECEIPT, MAX_RECEIPT = Decimal("0.01"), Decimal("999999.99")
 MAX_AMOUNT = Decimal("999999999.99")
@@ -218,12 +218,12 @@ class Receive:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, default_location_code: str):
+    def __init__(self, db: Database, default_location_code: str):
         self.db = db
-        self.sql = sql
         self.default_location_code = default_location_code
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = RECEIVE.parse(req)
         single = "lines" not in body
         given_line_fields = sorted(set(RECEIPT_LINE_INPUT) & set(body))
@@ -272,13 +272,13 @@ class Receive:
             "user_id": user.id,
             "max_balance": MAX_BALANCE,
         }
-        rows = self.db.serializable(self.sql.receive_stock, params)
+        rows = db.write("receive_stock", params)
         outcome = rows[0]["outcome"]
         if outcome == "location_not_found":
             raise location_missing(body.get("location_id"), self.default_location_code)
-        if outcome == "duplicate":
+        if outcome == "duplicate_event":
             raise duplicate_event(body["client_event_id"])
-        if outcome == "invalid":
+        if outcome == "invalid_receipt_lines":
             raise receipt_error(rows[0], prefix)
         if outcome == "out_of_range":
             first = rows[0]["problems"][0]  # the first line whose key would pass the maximum
@@ -310,9 +310,8 @@ class Receipts:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
@@ -325,11 +324,13 @@ class Receipts:
         }
         if problems:
             raise ValidationFailed(problems)
-        with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(self.sql.list_receipts, {**filters, **page.params()})
-            total = conn.execute(self.sql.count_receipts, filters)
+        rows, total = self.db.transaction(
+            ("list_receipts", {**filters, **page.params()}),
+            ("count_receipts", filters),
+            isolation=REPEATABLE_READ,
+        )
         receipts: dict[int, dict] = {}
-        for row in rows.fetchall():
+        for row in rows:
             receipt = receipts.get(row["id"])
             if receipt is None:
                 receipt = receipts[row["id"]] = {
@@ -342,7 +343,7 @@ class Receipts:
             receipt["lines"].append({field: row[field] for field in HISTORY_LINE_FIELDS})
             receipt["line_count"] += 1
             receipt["total_quantity"] += row["quantity_kg"]
-        body = page.answer(list(receipts.values()), total.fetchone()["total"])
+        body = page.answer(list(receipts.values()), total["total"])
         for item in body["items"]:
             del item["id"]
         # the older desktop client reads `history`, not `items` (SPEC §5)
@@ -361,12 +362,12 @@ class Count:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, default_location_code: str):
+    def __init__(self, db: Database, default_location_code: str):
         self.db = db
-        self.sql = sql
         self.default_location_code = default_location_code
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = COUNT.parse(req)
         problems: dict[str, str] = {}
         counted = quantity(
@@ -392,17 +393,17 @@ class Count:
             "max_lines": MAX_LINES,
             "max_balance": MAX_BALANCE,
         }
-        row = self.db.serializable(self.sql.count_inventory, params)[0]
+        row = db.write("count_inventory", params)
         outcome = row["outcome"]
         if outcome == "location_not_found":
             raise location_missing(body.get("location_id"), self.default_location_code)
         if outcome in KEY_PROBLEMS:
             raise KEY_PROBLEMS[outcome]()
-        if outcome == "duplicate":
+        if outcome == "duplicate_event":
             raise duplicate_event(body["client_event_id"])
         if outcome == "out_of_range":
             raise out_of_range("surplus", row["current_qty"], row["requested_qty"])
-        if outcome == "too_large":
+        if outcome == "shortage_too_large":
             raise Conflict(
                 "SHORTAGE_TOO_LARGE",
                 f"The shortage needs more than {MAX_LINES} draft lines of 9999.99; use an adjustment.",
@@ -422,12 +423,12 @@ class Adjust:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, default_location_code: str):
+    def __init__(self, db: Database, default_location_code: str):
         self.db = db
-        self.sql = sql
         self.default_location_code = default_location_code
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = ADJUST.parse(req)
         problems: dict[str, str] = {}
         low = Decimal("0.00") if body["mode"] == "set" else -MAX_AMOUNT
@@ -448,7 +449,7 @@ class Adjust:
             "user_id": req.context.user.id,
             "max_balance": MAX_BALANCE,
         }
-        row = self.db.serializable(self.sql.adjust_inventory, params)[0]
+        row = db.write("adjust_inventory", params)
         outcome = row["outcome"]
         if outcome == "location_not_found":
             raise location_missing(body.get("location_id"), self.default_location_code)
@@ -487,9 +488,8 @@ class Summary:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
@@ -497,13 +497,15 @@ class Summary:
         filters = summary_filters(req)
         if wants_whole_list(req):
             params = {**filters, **after, "limit": None}
-            return answer_whole(resp, self.db, self.sql.list_inventory, params, SUMMARY_FIELDS, "inventory")
-        with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(self.sql.list_inventory, {**filters, **after, "limit": page.limit + 1})
-            total = conn.execute(self.sql.count_inventory_rows, filters)
+            return answer_whole(resp, self.db, "list_inventory", params, SUMMARY_FIELDS)
+        rows, total = self.db.transaction(
+            ("list_inventory", {**filters, **after, "limit": page.limit + 1}),
+            ("count_inventory_rows", filters),
+            isolation=REPEATABLE_READ,
+        )
         body = page.answer(
-            rows.fetchall(),
-            total.fetchone()["total"],
+            rows,
+            total["total"],
             key=lambda r: [r["location_id"], r["sort_article"], r["sort_expiry"], r["batch_code"]],
         )
         body["items"] = [{field: row[field] for field in SUMMARY_FIELDS} for row in body["items"]]
@@ -541,10 +543,9 @@ class Reconcile:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        rows = self.db.all(self.sql.reconcile_inventory)
+        rows = self.db.query("reconcile_inventory")
         resp.media = {"items": rows, "total": len(rows), "next_cursor": None}

@@ -6,13 +6,13 @@ import falcon
 
 from .. import shapes
 from ..auth import ADMIN
-from ..db import Database, Statements
+from ..db import REPEATABLE_READ, Database
 from ..errors import Conflict, ValidationFailed
+from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation
-from ..pagination import Page
+from ..pagination import LIST_PARAMS, Page
 from ..validation import Schema, obj, text
-from .drafts import LIST_PARAMS
 
 LOCATION_FIELDS = shapes.Location.__struct_fields__
 CREATE = Schema(
@@ -37,24 +37,24 @@ class Locations:
         ),
     }
 
-    def __init__(self, db: Database, sql: Statements, default_location_code: str):
+    def __init__(self, db: Database, default_location_code: str):
         self.db = db
-        self.sql = sql
         self.default_location_code = default_location_code
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
         if wants_whole_list(req):
             params = {"default_code": self.default_location_code, "after_id": None, "limit": None}
-            return answer_whole(resp, self.db, self.sql.list_locations, params, LOCATION_FIELDS, "locations")
-        with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(
-                self.sql.list_locations, {"default_code": self.default_location_code, **page.params()}
-            )
-            total = conn.execute(self.sql.count_locations)
-        resp.media = page.answer(rows.fetchall(), total.fetchone()["total"])
+            return answer_whole(resp, self.db, "list_locations", params, LOCATION_FIELDS)
+        rows, total = self.db.transaction(
+            ("list_locations", {"default_code": self.default_location_code, **page.params()}),
+            ("count_locations", None),
+            isolation=REPEATABLE_READ,
+        )
+        resp.media = page.answer(rows, total["total"])
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = CREATE.parse(req)
         code, name = body["code"].strip(), body["name"].strip()
         problems = {
@@ -68,7 +68,7 @@ class Locations:
             "is_active": body.get("is_active", True),
             "default_code": self.default_location_code,
         }
-        row = self.db.one(self.sql.create_location, params)
+        row = db.query("create_location", params)
         if row is None:
             raise Conflict("DUPLICATE_LOCATION", f"The location code {code!r} is taken.", location_code=code)
         resp.status = falcon.HTTP_201

@@ -12,7 +12,7 @@ import falcon
 
 from .. import shapes
 from ..auth import ADMIN
-from ..db import Database, Statements
+from ..db import Database
 from ..exports import csv_line
 from ..listing import json_items, row_chunks, started
 from ..openapi import operation, query
@@ -39,7 +39,7 @@ def wants_csv(req: falcon.Request) -> bool:
 
 
 class Report:
-    """Streams one named statement's rows, keeping the columns in `fields`."""
+    """Streams one named statement's rows, keeping the columns in `fields`; `name` names the file."""
 
     def __init__(self, db: Database, statement: str, fields: tuple[str, ...], name: str):
         self.db = db
@@ -49,7 +49,7 @@ class Report:
 
     def answer(self, req: falcon.Request, resp: falcon.Response, params: dict[str, Any]) -> None:
         as_csv = wants_csv(req)
-        chunks = started(row_chunks(self.db, self.statement, params, self.fields, f"report_{self.name}"))
+        chunks = started(row_chunks(self.db, self.statement, params, self.fields))
         if as_csv:
             resp.stream = self._csv(chunks)
             resp.content_type = "text/csv; charset=utf-8"
@@ -77,8 +77,8 @@ class InventoryReport:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
-        self.report = Report(db, sql.list_inventory, SUMMARY_FIELDS, "inventory")
+    def __init__(self, db: Database):
+        self.report = Report(db, "list_inventory", SUMMARY_FIELDS, "inventory")
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         after = dict.fromkeys(("after_location", "after_article", "after_expiry", "after_code"))
@@ -96,8 +96,8 @@ class TransactionsReport:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
-        self.report = Report(db, sql.report_transactions, TRANSACTION_FIELDS, "transactions")
+    def __init__(self, db: Database):
+        self.report = Report(db, "report_transactions", TRANSACTION_FIELDS, "transactions")
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.report.answer(req, resp, ledger_filters(req))

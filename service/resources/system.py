@@ -8,7 +8,7 @@ import psycopg_pool
 
 from .. import __version__, shapes
 from ..auth import PUBLIC
-from ..db import Database, Statements
+from ..db import Database
 from ..media import dumps
 from ..openapi import operation
 
@@ -21,15 +21,13 @@ class Health:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, environment: str):
+    def __init__(self, db: Database, environment: str):
         self.db = db
-        self.sql = sql
         self.environment = environment  # the desktop app's settings page shows it
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
-            with self.db.connection(timeout=2.0) as conn:
-                conn.execute(self.sql.ping).fetchone()
+            self.db.query("ping")
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
             resp.status = 503
             resp.set_header("Retry-After", "2")

@@ -8,12 +8,11 @@ import falcon
 
 from .. import shapes
 from ..auth import ADMIN
-from ..db import Database, Statements
+from ..db import Database
 from ..errors import ValidationFailed
 from ..openapi import operation, query
-from ..pagination import Page
+from ..pagination import LIST_PARAMS, Page
 from ..validation import ID, query_choice, query_int, query_moment, query_param
-from .drafts import LIST_PARAMS
 from .inventory import order_number
 
 TX_TYPES = ("WEIGH_IN", "SURPLUS_CONSUMED", "STOCK_CONSUMED", "INVENTORY_ADJUSTMENT", "STOCK_RECEIPT")
@@ -65,11 +64,10 @@ class Transactions:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements):
+    def __init__(self, db: Database):
         self.db = db
-        self.sql = sql
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
-        rows = self.db.all(self.sql.list_transactions, {**ledger_filters(req), **page.params()})
+        rows = self.db.query("list_transactions", {**ledger_filters(req), **page.params()})
         resp.media = page.answer(rows)

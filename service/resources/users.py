@@ -6,8 +6,9 @@ import falcon
 
 from .. import shapes, usernames
 from ..auth import ADMIN, UserCache
-from ..db import Database, Statements
+from ..db import REPEATABLE_READ, Database
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import operation, query
 from ..pagination import Page
@@ -42,22 +43,22 @@ class Users:
         ),
     }
 
-    def __init__(self, db: Database, sql: Statements, passwords: Passwords):
+    def __init__(self, db: Database, passwords: Passwords):
         self.db = db
-        self.sql = sql
         self.passwords = passwords
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
         if wants_whole_list(req):
             params = {"after_id": None, "limit": None}
-            return answer_whole(resp, self.db, self.sql.list_users, params, USER_FIELDS, "users")
-        with self.db.connection() as conn, conn.pipeline():
-            rows = conn.execute(self.sql.list_users, page.params())
-            total = conn.execute(self.sql.count_users)
-            resp.media = page.answer(rows.fetchall(), total.fetchone()["total"])
+            return answer_whole(resp, self.db, "list_users", params, USER_FIELDS)
+        rows, total = self.db.transaction(
+            ("list_users", page.params()), ("count_users", None), isolation=REPEATABLE_READ
+        )
+        resp.media = page.answer(rows, total["total"])
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    @keyed()
+    def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = CREATE.parse(req)
         problem = password_problem(body["password"])
         if problem:
@@ -66,16 +67,15 @@ class Users:
             username = usernames.normalised(body["username"])
         except ValueError as problem:
             raise ValidationFailed({"username": str(problem)}) from None
-        with self.db.connection() as conn:
-            user = conn.execute(
-                self.sql.create_user,
-                {
-                    "username": username,
-                    "username_key": usernames.key(username),
-                    "role": body["role"],
-                    "password_hash": self.passwords.hash(body["password"]),
-                },
-            ).fetchone()
+        user = db.query(
+            "create_user",
+            {
+                "username": username,
+                "username_key": usernames.key(username),
+                "role": body["role"],
+                "password_hash": self.passwords.hash(body["password"]),
+            },
+        )
         if user is None:
             raise Conflict("DUPLICATE_USERNAME", f"The username {username!r} is taken.", username=username)
         resp.status = falcon.HTTP_201
@@ -93,13 +93,13 @@ class UserItem:
         )
     }
 
-    def __init__(self, db: Database, sql: Statements, users: UserCache, passwords: Passwords):
+    def __init__(self, db: Database, users: UserCache, passwords: Passwords):
         self.passwords = passwords
         self.db = db
-        self.sql = sql
         self.users = users
 
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+    @keyed()
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
         body = UPDATE.parse(req)
         if "password" in body and (problem := password_problem(body["password"])):
             raise ValidationFailed({"password": problem})
@@ -109,7 +109,7 @@ class UserItem:
             "is_active": body.get("is_active"),
             "password_hash": self.passwords.hash(body["password"]) if "password" in body else None,
         }
-        result = self.db.serializable(self.sql.update_user, params)[0]
+        result = db.write("update_user", params)
         if not result["found"]:
             raise NotFound("user", id=id)
         if result["id"] is None:
