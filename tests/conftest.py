@@ -31,9 +31,10 @@ from service.embedded import TEST_SETTINGS, LocalCluster, free_port
 from service.passwords import Passwords
 from service.statements import Statements
 
+from .clones import Clones
+
 TEMPLATE = "weighin_template"
 TEMPLATE_WITH_ACCOUNTS = "weighin_template_accounts"
-_counter = itertools.count()
 STATEMENTS = Statements()  # read once for every test's Database
 
 
@@ -117,32 +118,32 @@ def template_url(pg_server):
     return url
 
 
-def _fresh_database(pg_server: str, template: str | None):
-    name = f"weighin_test_{os.getpid()}_{next(_counter)}"
-    clause = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
-    admin_execute(pg_server, f"CREATE DATABASE {name}{clause}")
-    return name, _as_url(_with_database(pg_server, name))
+@pytest.fixture(scope="session")
+def clones(pg_server, template_url):
+    made = Clones(pg_server)
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def database_url(request, pg_server, template_url):
+def database_url(request, pg_server, clones):
     """A fresh, fully migrated database for one test; with the test's accounts in it when it asks for them
     (cloned from a second template where they were made once)."""
     template = TEMPLATE
     if "accounts" in request.fixturenames:
         request.getfixturevalue("account_ids")
         template = TEMPLATE_WITH_ACCOUNTS
-    name, url = _fresh_database(pg_server, template)
-    yield url
-    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    name = clones.take(template)
+    yield _as_url(_with_database(pg_server, name))
+    clones.give_back(name)
 
 
 @pytest.fixture
-def empty_database_url(pg_server):
+def empty_database_url(pg_server, clones):
     """A fresh database with no schema at all."""
-    name, url = _fresh_database(pg_server, None)
-    yield url
-    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    name = clones.take(None)
+    yield _as_url(_with_database(pg_server, name))
+    clones.give_back(name)
 
 
 def make_config(database_url: str, **overrides) -> Config:
