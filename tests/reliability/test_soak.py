@@ -21,7 +21,7 @@ from ..conftest import PASSWORDS
 from .harness import Client, consumed_by_approved, invariant_violations, login
 
 pytestmark = pytest.mark.server
-SECONDS = float(os.environ.get("SOAK_SECONDS", "8"))
+SECONDS = float(os.environ.get("SOAK_SECONDS", "5"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
 REPORT_DIR = Path(os.environ.get("SOAK_REPORT_DIR", "bench/out"))
 
@@ -278,7 +278,7 @@ def test_soak_through_killed_connections_and_a_database_restart(
                 faults["restarts"] += 1
                 restarted = True
 
-    report = soak.run(max(SECONDS, 12), CLIENTS, chaos=chaos)
+    report = soak.run(max(SECONDS, 8), CLIENTS, chaos=chaos)
     report["faults"] = dict(faults)
     _write_report("faults", report)
     assert faults["restarts"] == 1 and faults["terminated_connections"] > 0
