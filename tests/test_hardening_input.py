@@ -23,7 +23,7 @@ from service.tokens import new_family, new_refresh_token
 from service.validation import quantity
 
 from .api import line
-from .conftest import PASSWORDS, bearer, login
+from .conftest import PASSWORDS, TEMPLATE_WITH_ACCOUNTS, Server, _as_url, _with_database, bearer, login
 
 BAD_WHOLE_NUMBERS = ["--5", "1.5", "\u0663", "99999999999999999999999", ""]
 
@@ -322,9 +322,14 @@ def _raw_bytes(server, request: bytes) -> bytes:
         return b"".join(chunks)
 
 
-@pytest.fixture
-def server(database_url, accounts, start_server):
-    return start_server(database_url)
+@pytest.fixture(scope="module")
+def server(pg_server, clones, account_ids):
+    """One real server for this module's read-only requests (a boot costs ~1 s of two workers)."""
+    name = clones.take(TEMPLATE_WITH_ACCOUNTS)
+    running = Server(_as_url(_with_database(pg_server, name)))
+    yield running
+    running.stop()
+    clones.give_back(name)
 
 
 def _server_token(server) -> str:
