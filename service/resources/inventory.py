@@ -13,7 +13,7 @@ from typing import Any
 
 import falcon
 
-from .. import shapes
+from .. import shapes, stock_shapes
 from ..auth import ADMIN, User
 from ..db import REPEATABLE_READ, Database
 from ..draft_groups import MAX_LINES
@@ -97,14 +97,16 @@ ADJUST = Schema(
     )
 )
 
-RECEIPT_LINE_FIELDS = shapes.ReceiptLine.__struct_fields__
-HISTORY_LINE_FIELDS = shapes.HistoryLine.__struct_fields__
+RECEIPT_LINE_FIELDS = stock_shapes.ReceiptLine.__struct_fields__
+HISTORY_LINE_FIELDS = stock_shapes.HistoryLine.__struct_fields__
 HISTORY_FIELDS = tuple(
-    f for f in shapes.HistoryReceipt.__struct_fields__ if f not in ("line_count", "total_quantity", "lines")
+    f
+    for f in stock_shapes.HistoryReceipt.__struct_fields__
+    if f not in ("line_count", "total_quantity", "lines")
 )
-COUNT_FIELDS = shapes.Count.__struct_fields__
-ADJUST_FIELDS = shapes.Adjustment.__struct_fields__
-SUMMARY_FIELDS = shapes.InventoryRow.__struct_fields__
+COUNT_FIELDS = stock_shapes.Count.__struct_fields__
+ADJUST_FIELDS = stock_shapes.Adjustment.__struct_fields__
+SUMMARY_FIELDS = stock_shapes.InventoryRow.__struct_fields__
 
 # code: (status, message, field); the first kind present is the error, every problem is in details.lines
 RECEIPT_PROBLEMS = {
@@ -213,7 +215,7 @@ class Receive:
             access=ADMIN,
             body=RECEIVE.schema,
             ok=201,
-            response=shapes.Receipt,
+            response=stock_shapes.Receipt,
             errors=(404, 409, 503),
         )
     }
@@ -300,7 +302,7 @@ class Receipts:
         "get": operation(
             "Receipt history, newest first, lines grouped per receipt",
             access=ADMIN,
-            response=shapes.ReceiptHistory,
+            response=stock_shapes.ReceiptHistory,
             params=[
                 *LIST_PARAMS,
                 query("order_number", {"type": "string"}, "trimmed and upper-cased, exact"),
@@ -357,7 +359,7 @@ class Count:
             "drafts the rest as an INVENTORY_SHORTAGE group",
             access=ADMIN,
             body=COUNT.schema,
-            response=shapes.Count,
+            response=stock_shapes.Count,
             errors=(404, 409, 503),
         )
     }
@@ -418,7 +420,7 @@ class Adjust:
             "Set or change stock or surplus of one (location, batch) directly; never below zero",
             access=ADMIN,
             body=ADJUST.schema,
-            response=shapes.Adjustment,
+            response=stock_shapes.Adjustment,
             errors=(404, 409, 503),
         )
     }
@@ -476,7 +478,7 @@ class Summary:
     doc = {
         "get": operation(
             "Balances per (location, batch) with pending_qty; rows with total 0 only with include_empty",
-            response=shapes.Page[shapes.InventoryRow],
+            response=shapes.Page[stock_shapes.InventoryRow],
             params=[
                 *LIST_PARAMS,
                 query("location_id", ID),
@@ -539,7 +541,7 @@ class Reconcile:
         "get": operation(
             "Every (location, batch, bucket) whose balance differs from its ledger sum; empty when healthy",
             access=ADMIN,
-            response=shapes.Page[shapes.Unreconciled],
+            response=shapes.Page[stock_shapes.Unreconciled],
         )
     }
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import falcon
 
-from .. import shapes
+from .. import shapes, stock_shapes
 from ..auth import ADMIN
 from ..db import Database
 from ..exports import csv_line
@@ -71,7 +71,7 @@ class InventoryReport:
         "get": operation(
             "Every inventory row (as the summary) as JSON or streamed CSV",
             access=ADMIN,
-            response=shapes.Rows[shapes.InventoryRow],
+            response=shapes.Rows[stock_shapes.InventoryRow],
             csv=True,
             params=[FORMAT_PARAM, *INVENTORY_PARAMS],
         )
@@ -90,7 +90,7 @@ class TransactionsReport:
         "get": operation(
             "Every ledger row matching the filters, oldest first, as JSON or streamed CSV",
             access=ADMIN,
-            response=shapes.Rows[shapes.Transaction],
+            response=shapes.Rows[stock_shapes.Transaction],
             csv=True,
             params=[FORMAT_PARAM, *FILTER_PARAMS],
         )

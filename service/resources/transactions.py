@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from .. import shapes
+from .. import shapes, stock_shapes
 from ..auth import ADMIN
 from ..db import Database
 from ..errors import ValidationFailed
@@ -17,7 +17,7 @@ from .inventory import order_number
 
 TX_TYPES = ("WEIGH_IN", "SURPLUS_CONSUMED", "STOCK_CONSUMED", "INVENTORY_ADJUSTMENT", "STOCK_RECEIPT")
 BUCKETS = ("STOCK", "SURPLUS")
-TRANSACTION_FIELDS = shapes.Transaction.__struct_fields__
+TRANSACTION_FIELDS = stock_shapes.Transaction.__struct_fields__
 MOMENT = {
     "type": "string",
     "minLength": 1,
@@ -59,7 +59,7 @@ class Transactions:
         "get": operation(
             "The ledger, newest first, with readable names (no total)",
             access=ADMIN,
-            response=shapes.LedgerPage[shapes.Transaction],
+            response=shapes.LedgerPage[stock_shapes.Transaction],
             params=[*LIST_PARAMS, *FILTER_PARAMS],
         )
     }

@@ -1,0 +1,165 @@
+"""The shapes of the stock and ledger answers (receipts, counts, adjustments, the inventory summary, the
+reconciliation and the ledger), as msgspec Structs; the conventions are service/shapes.py's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from msgspec import Struct
+
+
+class ReceiptLine(Struct):
+    article_id: int
+    batch_id: int
+    batch_code: str
+    expiry_date: date | None
+    batch_created: bool
+    previous_stock: float
+    new_stock: float
+    quantity_received: float
+
+
+class Receipt(Struct):
+    receipt_key: str
+    order_number: str
+    location_id: int
+    received_date: date
+    received_at: datetime
+    client_event_id: str | None
+    line_count: int
+    total_quantity: float
+    lines: list[ReceiptLine]
+    # a single-line receipt also carries its line's fields at the top level
+    article_id: int | None = None
+    batch_id: int | None = None
+    batch_code: str | None = None
+    expiry_date: date | None = None
+    batch_created: bool | None = None
+    previous_stock: float | None = None
+    new_stock: float | None = None
+    quantity_received: float | None = None
+
+
+class HistoryLine(Struct):
+    article_id: int
+    article_no: str
+    description: str
+    batch_id: int
+    batch_code: str
+    expiry_date: date | None
+    quantity_kg: float
+    note: str | None
+    user_name: str
+
+
+class HistoryReceipt(Struct):
+    receipt_key: str
+    order_number: str
+    location_id: int
+    location_code: str
+    received_date: date
+    received_at: datetime
+    client_event_id: str | None
+    user_id: int
+    user_name: str
+    line_count: int
+    total_quantity: float
+    lines: list[HistoryLine]
+
+
+class ReceiptHistory(Struct):
+    """The receipt history in the older desktop client's shape (`history`, not `items`)."""
+
+    history: list[HistoryReceipt]
+    total: int
+    next_cursor: str | None
+
+
+class Count(Struct):
+    result: Literal["over", "no_change", "under"]
+    previous_stock: float
+    previous_surplus: float
+    previous_total: float
+    counted_total: float
+    delta: float
+    surplus_added: float | None
+    surplus_reset: float | None
+    shortage_group_id: int | None
+    shortage_draft_ids: list[int] | None
+    shortage_qty: float | None
+    count_id: int
+    location_id: int
+    article_id: int
+    batch_id: int
+    note: str | None
+    client_event_id: str | None
+    counted_at: datetime
+
+
+class Adjustment(Struct):
+    location_id: int
+    article_id: int
+    batch_id: int
+    target: Literal["stock", "surplus"]
+    mode: Literal["set", "delta"]
+    previous_qty: float
+    new_qty: float
+    delta: float
+    stock_qty: float
+    surplus_qty: float
+    transaction_id: int | None
+    note: str
+
+
+class InventoryRow(Struct):
+    location_id: int
+    location_code: str
+    article_id: int
+    article_no: str
+    description: str
+    batch_id: int
+    batch_code: str
+    expiry_date: date | None
+    is_paint: bool
+    uom: str
+    stock_qty: float
+    surplus_qty: float
+    total_qty: float
+    pending_qty: float
+    updated_at: datetime | None
+
+
+class Unreconciled(Struct):
+    location_id: int
+    batch_id: int
+    article_id: int
+    bucket: Literal["STOCK", "SURPLUS"]
+    balance_qty: float
+    ledger_qty: float
+    difference: float
+
+
+class Transaction(Struct):
+    id: int
+    occurred_at: datetime
+    tx_type: str
+    bucket: Literal["STOCK", "SURPLUS"] | None
+    quantity_kg: float
+    location_id: int
+    location_code: str
+    article_id: int
+    article_no: str
+    description: str
+    batch_id: int
+    batch_code: str
+    user_id: int | None
+    user_name: str | None
+    source: str | None
+    client_event_id: str | None
+    order_number: str | None
+    draft_id: int | None
+    draft_group_id: int | None
+    receipt_key: str | None
+    note: str | None
