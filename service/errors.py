@@ -249,12 +249,12 @@ REFUSALS: dict[str, Callable[..., AppError]] = {
         f"The shortage needs more than {max_lines} draft lines of 9999.99; use an adjustment.",
         max_lines=max_lines,
     ),
-    "negative": lambda target, previous_qty, new_qty, **_: Conflict(
+    "negative": lambda target, current_qty, requested_qty, **_: Conflict(
         "NEGATIVE_INVENTORY_NOT_ALLOWED",
         f"The {target} would go below zero.",
         target=target,
-        current_qty=previous_qty,
-        requested_qty=new_qty,
+        current_qty=current_qty,
+        requested_qty=requested_qty,
     ),
     # catalog (sql/articles.sql, sql/batches.sql, sql/locations.sql): added with their domain modules
     # accounts (sql/users.sql, sql/auth.sql): added with their domain modules

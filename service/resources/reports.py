@@ -10,15 +10,14 @@ from typing import Any
 
 import falcon
 
-from .. import shapes, stock_shapes
+from .. import inventory, ledger, shapes, stock_shapes
 from ..auth import ADMIN
 from ..db import Database
 from ..exports import csv_line
+from ..filters import LEDGER_PARAMS, ledger_filters, summary_filters
 from ..listing import json_items, row_chunks, started
 from ..openapi import operation, query
 from ..validation import query_choice
-from .inventory import SUMMARY_FIELDS, summary_filters
-from .transactions import FILTER_PARAMS, TRANSACTION_FIELDS, ledger_filters
 
 FORMATS = ("json", "csv")
 FORMAT_PARAM = query("format", {"enum": list(FORMATS)}, "or send Accept: text/csv")
@@ -78,11 +77,10 @@ class InventoryReport:
     }
 
     def __init__(self, db: Database):
-        self.report = Report(db, "list_inventory", SUMMARY_FIELDS, "inventory")
+        self.report = Report(db, inventory.SUMMARY_LIST, inventory.SUMMARY_FIELDS, "inventory")
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        after = dict.fromkeys(("after_location", "after_article", "after_expiry", "after_code"))
-        self.report.answer(req, resp, {**summary_filters(req), **after, "limit": None})
+        self.report.answer(req, resp, inventory.whole_summary(summary_filters(req)))
 
 
 class TransactionsReport:
@@ -92,12 +90,12 @@ class TransactionsReport:
             access=ADMIN,
             response=shapes.Rows[stock_shapes.Transaction],
             csv=True,
-            params=[FORMAT_PARAM, *FILTER_PARAMS],
+            params=[FORMAT_PARAM, *LEDGER_PARAMS],
         )
     }
 
     def __init__(self, db: Database):
-        self.report = Report(db, "report_transactions", TRANSACTION_FIELDS, "transactions")
+        self.report = Report(db, ledger.REPORT, ledger.TRANSACTION_FIELDS, "transactions")
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.report.answer(req, resp, ledger_filters(req))
