@@ -257,7 +257,16 @@ REFUSALS: dict[str, Callable[..., AppError]] = {
         requested_qty=requested_qty,
     ),
     # catalog (sql/articles.sql, sql/batches.sql, sql/locations.sql): added with their domain modules
-    # accounts (sql/users.sql, sql/auth.sql): added with their domain modules
+    # accounts (sql/users.sql, sql/auth.sql; an unknown user is the shared not_found)
+    "duplicate_username": lambda username, **_: Conflict(
+        "DUPLICATE_USERNAME", f"The username {username!r} is taken.", username=username
+    ),
+    "last_admin": lambda **_: Conflict(
+        "LAST_ADMIN", "The last active admin cannot be demoted or deactivated."
+    ),
+    "invalid_token": lambda **_: Unauthorized(
+        "INVALID_TOKEN", "The refresh token is unknown, expired or revoked; sign in again."
+    ),
 }
 
 
