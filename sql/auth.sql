@@ -40,6 +40,8 @@ WHERE u.id = %(id)s
 -- reuse mode: the presented token stays valid until it expires or is revoked; a login keeps at most 10
 -- tokens (the presented one, the one issued now and the 8 newest others; older ones are deleted).
 -- strict mode: the token is single-use; presenting a used one revokes its whole family.
+-- One row: outcome invalid_token (unknown, expired, revoked, reused or a disabled user; the other columns
+-- NULL) | refreshed.
 WITH presented AS (
     SELECT t.id, t.user_id, t.family_id, t.used_at, t.revoked_at, t.expires_at,
            u.username, u.role, u.is_active
@@ -70,9 +72,11 @@ WITH presented AS (
       AND id IN (SELECT t.id FROM refresh_tokens t JOIN valid v ON t.family_id = v.family_id
                  WHERE t.id <> v.id ORDER BY t.id DESC OFFSET 8)
 )
-SELECT v.user_id AS id, v.username, v.role, v.is_active, v.family_id::text AS family_id,
+SELECT CASE WHEN v.user_id IS NULL THEN 'invalid_token' ELSE 'refreshed' END AS outcome,
+       v.user_id AS id, v.username, v.role, v.is_active, v.family_id::text AS family_id,
        (SELECT count(*) FROM issued) AS issued
-FROM valid v
+FROM (VALUES (1)) one (x)
+LEFT JOIN valid v ON true
 
 -- name: revoke_refresh_family^
 -- Logout: revokes the family of the presented refresh token, if it is the caller's; how many tokens.

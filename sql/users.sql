@@ -20,6 +20,7 @@ SELECT count(*) AS total FROM users
 -- name: update_user^
 -- Changes role / is_active / password of one user. Refuses (found, but id NULL) to demote or deactivate
 -- the last active admin; run SERIALIZABLE so two admins demoting each other cannot both succeed.
+-- outcome: not_found | last_admin | updated.
 -- Deactivation and a password change revoke the user's refresh tokens. The user comes back as columns
 -- (timestamps as timestamptz, written like every other answer's), not as row_to_json text.
 WITH target AS (
@@ -43,6 +44,9 @@ WITH target AS (
     FROM updated u
     WHERE r.user_id = u.id AND r.revoked_at IS NULL AND (NOT u.is_active OR %(password_hash)s IS NOT NULL)
 )
-SELECT EXISTS (SELECT 1 FROM target) AS found, u.id, u.username, u.role, u.is_active, u.created_at, u.updated_at
+SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
+            WHEN u.id IS NULL THEN 'last_admin'
+            ELSE 'updated' END AS outcome,
+       EXISTS (SELECT 1 FROM target) AS found, u.id, u.username, u.role, u.is_active, u.created_at, u.updated_at
 FROM (VALUES (1)) one (x)
 LEFT JOIN updated u ON true

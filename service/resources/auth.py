@@ -1,18 +1,20 @@
-"""Sign-in and tokens: login, refresh, logout, me, change-password."""
+"""Sign-in and tokens: login, refresh, logout, me, change-password. HTTP in and out; the work is
+service/accounts.py's."""
 
 from __future__ import annotations
 
+import functools
+
 import falcon
 
-from .. import shapes, usernames
+from .. import accounts, shapes
 from ..auth import PUBLIC, UserCache, bearer_token
 from ..db import Database
-from ..errors import Unauthorized, ValidationFailed
 from ..idempotency import keyed, not_keyed
 from ..openapi import operation
-from ..passwords import MAX_LENGTH, Passwords, password_problem
+from ..passwords import MAX_LENGTH, Passwords
 from ..ratelimit import LoginLimit, PasswordGuessLimit
-from ..tokens import TokenIssuer, digest, new_family, new_refresh_token
+from ..tokens import TokenIssuer
 from ..validation import Schema, obj, text
 
 LOGIN = Schema(obj({"username": text(100), "password": text(MAX_LENGTH)}, ["username", "password"]))
@@ -24,31 +26,9 @@ CHANGE_PASSWORD = Schema(
         ["current_password", "new_password"],
     )
 )
-BAD_CREDENTIALS = ("INVALID_CREDENTIALS", "Unknown user, wrong password or disabled account.")
 
 
-def public_user(row) -> dict:
-    return {"id": row["id"], "username": row["username"], "role": row["role"], "is_active": row["is_active"]}
-
-
-class TokenResponder:
-    """Issues an access token and a refresh token for a user in a login family."""
-
-    def __init__(self, db: Database, tokens: TokenIssuer):
-        self.db = db
-        self.tokens = tokens
-
-    def answer(self, user, family: str, refresh_token: str) -> dict:
-        return {
-            "access_token": self.tokens.access_token(user["id"], user["role"], family),
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "expires_in": self.tokens.access_seconds,
-            "user": public_user(user),
-        }
-
-
-class Login(TokenResponder):
+class Login:
     doc = {
         "post": operation(
             "Sign in; 6 attempts a minute per client IP",
@@ -60,7 +40,8 @@ class Login(TokenResponder):
     }
 
     def __init__(self, db: Database, tokens: TokenIssuer, limit: LoginLimit, passwords: Passwords):
-        super().__init__(db, tokens)
+        self.db = db
+        self.tokens = tokens
         self.limit = limit
         self.passwords = passwords
 
@@ -68,30 +49,10 @@ class Login(TokenResponder):
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         self.limit.hit(req)
         body = LOGIN.parse(req)
-        user = db.query("user_for_login", {"username_key": usernames.key(body["username"])})
-        # verify spends a full hash even for an unknown user
-        if (
-            not self.passwords.verify(user and user["password_hash"], body["password"])
-            or not user["is_active"]
-        ):
-            raise Unauthorized(*BAD_CREDENTIALS)
-        family = new_family()
-        refresh, refresh_digest = new_refresh_token()
-        issue = {
-            "user_id": user["id"],
-            "family_id": family,
-            "token_hash": refresh_digest,
-            "days": self.tokens.refresh_days,
-        }
-        steps = [("issue_refresh_token", issue)]
-        if self.passwords.needs_rehash(user["password_hash"]):
-            rehashed = {"id": user["id"], "password_hash": self.passwords.hash(body["password"])}
-            steps.insert(0, ("update_password_hash", rehashed))
-        db.transaction(*steps)
-        resp.media = self.answer(user, family, refresh)
+        resp.media = accounts.login(db, self.passwords, self.tokens, body["username"], body["password"])
 
 
-class Refresh(TokenResponder):
+class Refresh:
     doc = {
         "post": operation(
             "New access and refresh tokens for a refresh token sent as Bearer",
@@ -104,7 +65,8 @@ class Refresh(TokenResponder):
     }
 
     def __init__(self, db: Database, tokens: TokenIssuer, strict: bool):
-        super().__init__(db, tokens)
+        self.db = db
+        self.tokens = tokens
         self.strict = strict
 
     @not_keyed("the refresh token itself is the key: a repeat is refused once it has rotated")
@@ -112,21 +74,7 @@ class Refresh(TokenResponder):
         presented = bearer_token(req)
         if req.content_length:
             EMPTY.parse(req)
-        refresh, refresh_digest = new_refresh_token()
-        user = db.query(
-            "refresh",
-            {
-                "token_hash": digest(presented),
-                "new_token_hash": refresh_digest,
-                "strict": self.strict,
-                "days": self.tokens.refresh_days,
-            },
-        )
-        if user is None:
-            raise Unauthorized(
-                "INVALID_TOKEN", "The refresh token is unknown, expired or revoked; sign in again."
-            )
-        resp.media = self.answer(user, user["family_id"], refresh)
+        resp.media = accounts.refresh(db, self.tokens, presented, self.strict)
 
 
 class Logout:
@@ -147,14 +95,8 @@ class Logout:
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = LOGOUT.parse(req) if req.content_length else {}
-        user = req.context.user
-        if "refresh_token" in body:
-            family = {"token_hash": digest(body["refresh_token"]), "user_id": user.id}
-            revoked = db.query("revoke_refresh_family", family)
-        else:
-            revoked = db.query("revoke_user_refresh_tokens", {"user_id": user.id, "keep_family": None})
-        self.users.forget(user.id)  # other workers see the ended login within CACHE_SECONDS
-        resp.media = {"revoked": revoked["revoked"]}
+        revoked = accounts.logout(db, self.users, req.context.user.id, body.get("refresh_token"))
+        resp.media = {"revoked": revoked}
 
 
 class Me:
@@ -190,23 +132,14 @@ class ChangePassword:
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
         body = CHANGE_PASSWORD.parse(req)
-        problem = password_problem(body["new_password"])
-        if problem:
-            raise ValidationFailed({"new_password": problem})
-        user = req.context.user
-        row = db.query("password_hash_of", {"id": user.id})
-        stored = row and row["password_hash"]
-        if not self.guesses.verify(
-            req, user.id, lambda: self.passwords.verify(stored, body["current_password"])
-        ):
-            raise ValidationFailed({"current_password": "is not the current password"})
-        db.query(
-            "change_password",
-            {
-                "id": user.id,
-                "password_hash": self.passwords.hash(body["new_password"]),
-                "keep_family": req.context.token_family,
-            },
+        accounts.change_password(
+            db,
+            self.passwords,
+            self.users,
+            functools.partial(self.guesses.verify, req),
+            req.context.user.id,
+            body["current_password"],
+            body["new_password"],
+            req.context.token_family,
         )
-        self.users.forget(user.id)
         resp.media = {"changed": True}
