@@ -256,7 +256,8 @@ REFUSALS: dict[str, Callable[..., AppError]] = {
         current_qty=current_qty,
         requested_qty=requested_qty,
     ),
-    # catalog (sql/articles.sql, sql/batches.sql, sql/locations.sql): added with their domain modules
+    # catalog (sql/articles.sql, sql/batches.sql, sql/locations.sql): the REFUSED tables of
+    # service/articles.py, service/batches.py and service/locations.py, added when each is imported
     # accounts (sql/users.sql, sql/auth.sql; an unknown user is the shared not_found)
     "duplicate_username": lambda username, **_: Conflict(
         "DUPLICATE_USERNAME", f"The username {username!r} is taken.", username=username

@@ -61,7 +61,7 @@ RETURNING id
 -- Applies the fields present in `patch` (a JSON object; null clears an optional field) to one article.
 -- article_no stays unique case-insensitively; is_paint changes only while the article has no batch
 -- (a consumable's NA batch must never belong to a paint, nor a paint batch to a consumable).
--- outcome: not_found | duplicate | in_use | updated; `batches` counts the article's batches.
+-- outcome: not_found | article_no_taken | is_paint_locked | updated; `batches` counts the article's batches.
 WITH patch AS (
     SELECT %(patch)s::jsonb AS p
 ), target AS (
@@ -72,9 +72,9 @@ WITH patch AS (
                WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
                WHEN p ? 'article_no' AND EXISTS (SELECT 1 FROM articles o
                                                  WHERE upper(o.article_no) = upper(p ->> 'article_no')
-                                                   AND o.id <> %(id)s) THEN 'duplicate'
+                                                   AND o.id <> %(id)s) THEN 'article_no_taken'
                WHEN p ? 'is_paint' AND (p ->> 'is_paint')::boolean <> (SELECT is_paint FROM target)
-                    AND (SELECT batches FROM target) > 0 THEN 'in_use'
+                    AND (SELECT batches FROM target) > 0 THEN 'is_paint_locked'
                ELSE 'updated'
            END AS outcome
     FROM patch
@@ -127,7 +127,7 @@ WITH target AS (
 )
 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
             WHEN EXISTS (SELECT 1 FROM deleted) THEN 'deleted'
-            ELSE 'in_use' END AS outcome,
+            ELSE 'article_in_use' END AS outcome,
        u.batches, u.balances, u.drafts, u.transactions
 FROM uses u
 
@@ -168,7 +168,7 @@ ORDER BY al.id
 -- name: add_alias^
 -- Adds an alias (already upper-cased and trimmed) in the article's lowest free slot. Five slots cap the
 -- aliases even under concurrent inserts: two inserts taking one slot collide on UNIQUE (article_id, slot)
--- and the loser is re-run. outcome: not_found | duplicate | limit | added.
+-- and the loser is re-run. outcome: not_found | alias_taken | alias_limit | added.
 WITH target AS (
     SELECT id FROM articles WHERE id = %(article_id)s
 ), holder AS (
@@ -179,8 +179,8 @@ WITH target AS (
     WHERE s NOT IN (SELECT slot FROM article_aliases WHERE article_id = %(article_id)s)
 ), verdict AS (
     SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
-                WHEN EXISTS (SELECT 1 FROM holder) THEN 'duplicate'
-                WHEN (SELECT slot FROM free) IS NULL THEN 'limit'
+                WHEN EXISTS (SELECT 1 FROM holder) THEN 'alias_taken'
+                WHEN (SELECT slot FROM free) IS NULL THEN 'alias_limit'
                 ELSE 'added' END AS outcome
 ), added AS (
     INSERT INTO article_aliases (article_id, slot, alias)

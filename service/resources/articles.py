@@ -1,4 +1,5 @@
-"""Articles (master data), their aliases, and resolving a scanned or typed code to an article.
+"""Articles (master data), their aliases, and resolving a scanned or typed code to an article: HTTP in
+and out; the work is service/articles.py's.
 
 The older client addresses an article by article_no to read it (`GET /api/articles/{article_no}`) and
 by id to change it (`PATCH /api/articles/{id}`, archive, restore, aliases). Falcon needs one field name
@@ -8,32 +9,17 @@ article_no, writes as an id (anything but an id there is a 404).
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 import falcon
-import psycopg
 
-from .. import shapes
+from .. import articles, shapes
+from ..articles import ACTIVE, AMOUNTS, ARTICLE_FIELDS, NULLABLE_TEXT, article_id, article_no  # noqa: F401
 from ..auth import ADMIN
-from ..db import REPEATABLE_READ, Database
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..db import Database
 from ..idempotency import keyed, not_keyed
 from ..listing import answer_whole, wants_whole_list
-from ..media import dumps
 from ..openapi import operation, query
 from ..pagination import LIST_PARAMS, Page
-from ..validation import QUANTITY, Schema, as_id, obj, quantity, query_bool, query_choice, query_param, text
-
-MAX_AMOUNT = Decimal("999999999.99")
-NULLABLE_TEXT = {  # field: max length; stored trimmed, an empty string is stored as null
-    "article_group": 100,
-    "pack_uom": 20,
-    "barcode": 100,
-    "manufacturer": 200,
-    "manufacturer_art_number": 100,
-}
-AMOUNTS = {"pack_size": Decimal("0.01"), "reorder_threshold": Decimal("0.00")}  # field: lowest value
+from ..validation import QUANTITY, Schema, obj, query_bool, query_choice, query_param, text
 
 
 def _nullable(schema: dict) -> dict:
@@ -52,70 +38,8 @@ ARTICLE_INPUT = {
 CREATE = Schema(obj(ARTICLE_INPUT, ["article_no"]))
 EDIT = Schema({**obj(ARTICLE_INPUT), "minProperties": 1})
 ALIAS_CREATE = Schema(obj({"alias": text(100)}, ["alias"]))
-ARTICLE_FIELDS = shapes.Article.__struct_fields__
 
 IN_USE_ERRORS = (404, 409)
-
-
-def article_id(value: str) -> int:
-    """The `{article}` path field as an id; anything else names no article."""
-    ident = as_id(value)
-    if ident is None:
-        raise NotFound("article", article=value)
-    return ident
-
-
-def article_no(value: str) -> str:
-    """The `{article}` path field as an article_no; one no article can have (too long, NUL) is a 404."""
-    if len(value) > 50 or "\x00" in value:
-        raise NotFound("article", article_no=value[:50].replace("\x00", ""))
-    return value
-
-
-def article_body(row: dict) -> dict:
-    return {key: value for key, value in row.items() if key not in ("sort_key", "matched_by")}
-
-
-def normalised(body: dict[str, Any]) -> dict[str, Any]:
-    """The article fields of a request, trimmed and rounded (quantities as strings), every one checked."""
-    problems: dict[str, str] = {}
-    out: dict[str, Any] = {}
-    for field, value in body.items():
-        if field == "article_no":
-            out[field] = value.strip()
-            if not out[field]:
-                problems[field] = "must not be blank"
-        elif field == "description":
-            out[field] = value.strip()
-        elif field in NULLABLE_TEXT:
-            out[field] = (value.strip() or None) if value is not None else None
-        elif field in AMOUNTS:
-            amount = (
-                quantity(value, field, AMOUNTS[field], MAX_AMOUNT, problems) if value is not None else None
-            )
-            out[field] = str(amount) if amount is not None else None
-        else:
-            out[field] = value
-    if problems:
-        raise ValidationFailed(problems)
-    return out
-
-
-def article_filters(req: falcon.Request) -> dict[str, Any]:
-    active = query_choice(req, "active", ("true", "false", "all")) or "true"
-    q = (query_param(req, "q") or "").strip()
-    if len(q) > 100 or "\x00" in q:
-        raise ValidationFailed({"q": "must be at most 100 characters, without NUL"})
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return {
-        "active": None if active == "all" else active == "true",
-        "is_paint": query_bool(req, "is_paint"),
-        "like": f"%{escaped}%" if q else None,
-    }
-
-
-def in_use(counts: dict, message: str) -> Conflict:
-    return Conflict("ARTICLE_IN_USE", message, **counts)
 
 
 class Articles:
@@ -125,7 +49,7 @@ class Articles:
             response=shapes.Page[shapes.Article],
             params=[
                 *LIST_PARAMS,
-                query("active", {"enum": ["true", "false", "all"]}, "default true"),
+                query("active", {"enum": list(ACTIVE)}, "default true"),
                 query(
                     "q", {"type": "string", "maxLength": 100}, "part of article_no, description or an alias"
                 ),
@@ -148,43 +72,21 @@ class Articles:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = Page(req)
         after = page.after_values(str)
-        filters = article_filters(req)
-        if wants_whole_list(req):
-            params = {**filters, "after_key": None, "limit": None}
-            return answer_whole(resp, self.db, "list_articles", params, ARTICLE_FIELDS)
-        rows, total = self.db.transaction(
-            ("list_articles", {**filters, "after_key": after[0] if after else None, "limit": page.limit + 1}),
-            ("count_articles", filters),
-            isolation=REPEATABLE_READ,
+        filters = articles.list_filters(
+            query_choice(req, "active", ACTIVE), query_param(req, "q"), query_bool(req, "is_paint")
         )
-        body = page.answer(rows, total["total"], key=lambda row: [row["sort_key"]])
-        body["items"] = [article_body(row) for row in body["items"]]
+        if wants_whole_list(req):
+            params = articles.list_params(filters, None, None)
+            return answer_whole(resp, self.db, "list_articles", params, ARTICLE_FIELDS)
+        rows, total = articles.list_articles(self.db, filters, after[0] if after else None, page.limit + 1)
+        body = page.answer(rows, total, key=lambda row: [row["sort_key"]])
+        body["items"] = [articles.article_body(row) for row in body["items"]]
         resp.media = body
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
-        fields = normalised(CREATE.parse(req))
-        params = {
-            "description": "",
-            "uom": "KG",
-            "is_paint": True,
-            "is_active": True,
-            **dict.fromkeys((*NULLABLE_TEXT, *AMOUNTS)),
-            **fields,
-        }
-
-        created, row = db.transaction(
-            ("create_article", params), ("article_detail", {"id": None, "article_no": params["article_no"]})
-        )
-        if created is None:
-            raise Conflict(
-                "DUPLICATE_ARTICLE",
-                f"The article_no {params['article_no']!r} is taken.",
-                article_no=params["article_no"],
-                existing_article_id=row["id"],
-            )
+        resp.media = articles.create(db, CREATE.parse(req))
         resp.status = falcon.HTTP_201
-        resp.media = article_body(row)
 
 
 class ArticleItem:
@@ -224,67 +126,25 @@ class ArticleItem:
         self.db = db
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
-        row = self.db.query("article_detail", {"id": None, "article_no": article_no(article)})
-        if row is None:
-            raise NotFound("article", article_no=article)
-        resp.media = article_body(row)
+        resp.media = articles.article(self.db, articles.article_no(article))
 
     @keyed()
     def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
         ident = article_id(article)
-        patch = normalised(EDIT.parse(req))
-
-        # a concurrent rename to the same article_no loses on the unique index and is re-run to see it
-        verdict, row = db.transaction(
-            ("update_article", {"id": ident, "patch": dumps(patch).decode()}),
-            ("article_detail", {"id": ident, "article_no": None}),
-            retry_on=(psycopg.errors.UniqueViolation,),
-        )
-        if verdict["outcome"] == "not_found":
-            raise NotFound("article", id=ident)
-        if verdict["outcome"] == "duplicate":
-            raise Conflict(
-                "DUPLICATE_ARTICLE",
-                f"The article_no {patch['article_no']!r} is taken.",
-                article_no=patch["article_no"],
-            )
-        if verdict["outcome"] == "in_use":
-            raise in_use(
-                {"batches": verdict["batches"]}, "is_paint can change only while the article has no batches."
-            )
-        resp.media = article_body(row)
+        resp.media = articles.edit(db, ident, EDIT.parse(req))
 
     @not_keyed("a repeated delete finds nothing to delete (404)")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
-        ident = article_id(article)
-        # a batch added meanwhile makes the delete fail on its foreign key; the re-run counts it
-        (result,) = db.transaction(
-            ("delete_article", {"id": ident}), retry_on=(psycopg.errors.ForeignKeyViolation,)
-        )
-        if result["outcome"] == "not_found":
-            raise NotFound("article", id=ident)
-        if result["outcome"] == "in_use":
-            counts = {k: result[k] for k in ("batches", "balances", "drafts", "transactions")}
-            raise in_use(counts, "The article is referenced; archive it instead.")
+        articles.delete(db, article_id(article))
         resp.status = falcon.HTTP_204
-
-    def _set_active(self, db: Database, resp: falcon.Response, article: str, active: bool) -> None:
-        ident = article_id(article)
-        changed, row = db.transaction(
-            ("set_article_active", {"id": ident, "is_active": active}),
-            ("article_detail", {"id": ident, "article_no": None}),
-        )
-        if changed is None:
-            raise NotFound("article", id=ident)
-        resp.media = article_body(row)
 
     @keyed()
     def on_post_archive(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
-        self._set_active(db, resp, article, False)
+        resp.media = articles.set_active(db, article_id(article), False)
 
     @keyed()
     def on_post_restore(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
-        self._set_active(db, resp, article, True)
+        resp.media = articles.set_active(db, article_id(article), True)
 
 
 class ArticleResolve:
@@ -301,20 +161,7 @@ class ArticleResolve:
         self.db = db
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        code = (query_param(req, "query") or "").strip()  # scanners append CR / LF
-        if not code or len(code) > 200 or "\x00" in code:
-            raise ValidationFailed({"query": "must be 1 to 200 characters"})
-        rows = self.db.query("resolve_article", {"query": code, "alias": code.upper()})
-        if not rows:
-            raise NotFound("article", query=code)
-        if len(rows) > 1:
-            raise Conflict(
-                "AMBIGUOUS_QUERY",
-                f"{len(rows)} articles share the {rows[0]['matched_by']} {code!r}; use the article_no.",
-                query=code,
-                article_nos=[row["article_no"] for row in rows],
-            )
-        resp.media = {**article_body(rows[0]), "matched_by": rows[0]["matched_by"]}
+        resp.media = articles.resolve(self.db, query_param(req, "query") or "")
 
 
 class Aliases:
@@ -339,41 +186,14 @@ class Aliases:
         self.db = db
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
-        ident = article_id(article)
-        rows = self.db.query("list_aliases", {"article_id": ident})
-        if not rows:
-            raise NotFound("article", id=ident)
-        items = [row for row in rows if row["id"] is not None]
+        items = articles.aliases(self.db, article_id(article))
         resp.media = {"items": items, "total": len(items), "next_cursor": None}
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
         ident = article_id(article)
-        alias = ALIAS_CREATE.parse(req)["alias"].strip().upper()
-        if not alias:
-            raise ValidationFailed({"alias": "must not be blank"})
-        if len(alias) > 100:
-            raise ValidationFailed({"alias": "must have at most 100 characters"})
-        # two inserts racing for one slot (or one alias) collide on a unique index; the re-run sees the winner
-        (row,) = db.transaction(
-            ("add_alias", {"article_id": ident, "alias": alias}), retry_on=(psycopg.errors.UniqueViolation,)
-        )
-        if row["outcome"] == "not_found":
-            raise NotFound("article", id=ident)
-        if row["outcome"] == "duplicate":
-            raise Conflict(
-                "DUPLICATE_ALIAS",
-                f"The alias {alias!r} already names article {row['holder_article_no']!r}.",
-                alias=alias,
-                article_id=row["holder_article_id"],
-                article_no=row["holder_article_no"],
-            )
-        if row["outcome"] == "limit":
-            raise Conflict(
-                "ALIAS_LIMIT_REACHED", "An article has at most 5 aliases; delete one first.", limit=5
-            )
+        resp.media = articles.add_alias(db, ident, ALIAS_CREATE.parse(req)["alias"])
         resp.status = falcon.HTTP_201
-        resp.media = {k: row[k] for k in ("id", "article_id", "alias", "slot", "created_at")}
 
 
 class AliasItem:
@@ -386,7 +206,5 @@ class AliasItem:
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, db: Database, article: str, alias_id: int
     ) -> None:
-        ident = article_id(article)
-        if db.query("delete_alias", {"article_id": ident, "alias_id": alias_id}) is None:
-            raise NotFound("alias", article_id=ident, alias_id=alias_id)
+        articles.delete_alias(db, article_id(article), alias_id)
         resp.status = falcon.HTTP_204
