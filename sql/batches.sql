@@ -45,18 +45,18 @@ WHERE b.id = %(id)s
 -- name: create_batch^
 -- A new batch of a paint article. Refuses (outcome) an unknown or archived article, a consumable (its
 -- only batch is the system batch NA), a code outside the paint rule, and a taken code.
--- outcome: article_not_found | consumable | invalid_format | article_archived | duplicate | created,
--- with the new batch's columns.
+-- outcome: not_found (the article) | consumable | invalid_format | batch_article_archived |
+-- batch_code_taken | created, with the new batch's columns.
 WITH target AS (
     SELECT id, article_no, is_paint, is_active FROM articles WHERE id = %(article_id)s
 ), verdict AS (
     SELECT CASE
-               WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'article_not_found'
+               WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
                WHEN NOT (SELECT is_paint FROM target) THEN 'consumable'
                WHEN %(batch_code)s::text !~ '^([0-9]{4,5}|[0-9]{9,12})$' THEN 'invalid_format'
-               WHEN NOT (SELECT is_active FROM target) THEN 'article_archived'
+               WHEN NOT (SELECT is_active FROM target) THEN 'batch_article_archived'
                WHEN EXISTS (SELECT 1 FROM batches WHERE article_id = %(article_id)s AND batch_code = %(batch_code)s)
-                   THEN 'duplicate'
+                   THEN 'batch_code_taken'
                ELSE 'created'
            END AS outcome
 ), created AS (
@@ -67,7 +67,7 @@ WITH target AS (
     ON CONFLICT (article_id, batch_code) DO NOTHING
     RETURNING id, article_id, batch_code, received_date, expiry_date, note, is_active, created_at, updated_at
 )
-SELECT CASE WHEN v.outcome = 'created' AND c.id IS NULL THEN 'duplicate' ELSE v.outcome END AS outcome,
+SELECT CASE WHEN v.outcome = 'created' AND c.id IS NULL THEN 'batch_code_taken' ELSE v.outcome END AS outcome,
        c.id, c.article_id, t.article_no, c.batch_code, c.received_date, c.expiry_date, c.note, c.is_active,
        c.created_at, c.updated_at
 FROM verdict v

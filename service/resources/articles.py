@@ -12,7 +12,7 @@ from __future__ import annotations
 import falcon
 
 from .. import articles, shapes
-from ..articles import ACTIVE, AMOUNTS, ARTICLE_FIELDS, NULLABLE_TEXT, article_id, article_no  # noqa: F401
+from ..articles import ACTIVE, AMOUNTS, ARTICLE_FIELDS, NULLABLE_TEXT, article_id
 from ..auth import ADMIN
 from ..db import Database
 from ..idempotency import keyed, not_keyed
