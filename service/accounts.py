@@ -14,8 +14,9 @@ from typing import Any
 from . import shapes, usernames
 from .auth import UserCache
 from .db import REPEATABLE_READ, Database
-from .errors import Unauthorized, ValidationFailed, refuse
+from .errors import Unauthorized, ValidationFailed
 from .passwords import Passwords, password_problem
+from .refusals import refuse
 from .tokens import TokenIssuer, digest, new_family, new_refresh_token
 
 ROLES = ("ADMIN", "OPERATOR")

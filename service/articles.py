@@ -2,13 +2,12 @@
 resolving a scanned or typed code, and the aliases an article is also known by.
 
 Each function takes the database it runs on (`db`: the `Database`, or the `Unit` of a keyed request)
-and plain values; it returns rows in the answer's shape, or raises the error of a refusal. This module's
-refusals (`REFUSED`) join service/errors.py's table when it is imported. Statements: sql/articles.sql.
+and plain values; it returns rows in the answer's shape, or raises the error of a refusal
+(service/refusals.py). Statements: sql/articles.sql.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +15,9 @@ import psycopg
 
 from . import shapes
 from .db import REPEATABLE_READ, Database
-from .errors import REFUSALS, AppError, Conflict, NotFound, ValidationFailed, refuse
+from .errors import NotFound, ValidationFailed
 from .media import dumps
+from .refusals import refuse
 from .validation import as_id, quantity
 
 MAX_AMOUNT = Decimal("999999999.99")
@@ -229,55 +229,3 @@ def add_alias(db: Database, ident: int, alias: str) -> dict:
 def delete_alias(db: Database, ident: int, alias_id: int) -> None:
     if db.query("delete_alias", {"article_id": ident, "alias_id": alias_id}) is None:
         refuse("alias_not_found", article_id=ident, alias_id=alias_id)
-
-
-# --- refusals -----------------------------------------------------------------------------------------
-
-
-def _article_no_taken(article_no: str, existing_article_id: int | None = None, **_) -> Conflict:
-    existing = {} if existing_article_id is None else {"existing_article_id": existing_article_id}
-    return Conflict(
-        "DUPLICATE_ARTICLE", f"The article_no {article_no!r} is taken.", article_no=article_no, **existing
-    )
-
-
-def _ambiguous_code(query: str, rows: list[dict], **_) -> Conflict:
-    return Conflict(
-        "AMBIGUOUS_QUERY",
-        f"{len(rows)} articles share the {rows[0]['matched_by']} {query!r}; use the article_no.",
-        query=query,
-        article_nos=[row["article_no"] for row in rows],
-    )
-
-
-def _alias_taken(alias: str, holder: dict, **_) -> Conflict:
-    return Conflict(
-        "DUPLICATE_ALIAS",
-        f"The alias {alias!r} already names article {holder['holder_article_no']!r}.",
-        alias=alias,
-        article_id=holder["holder_article_id"],
-        article_no=holder["holder_article_no"],
-    )
-
-
-REFUSED: dict[str, Callable[..., AppError]] = {
-    "article_no_not_found": lambda article_no, **_: NotFound("article", article_no=article_no),
-    "unresolved_code": lambda query, **_: NotFound("article", query=query),
-    "ambiguous_code": _ambiguous_code,
-    "article_no_taken": _article_no_taken,  # create_article (no row), update_article
-    "is_paint_locked": lambda batches, **_: Conflict(  # update_article
-        "ARTICLE_IN_USE", "is_paint can change only while the article has no batches.", batches=batches
-    ),
-    "article_in_use": lambda counts, **_: Conflict(  # delete_article
-        "ARTICLE_IN_USE", "The article is referenced; archive it instead.", **counts
-    ),
-    "alias_taken": _alias_taken,
-    "alias_limit": lambda **_: Conflict(
-        "ALIAS_LIMIT_REACHED", "An article has at most 5 aliases; delete one first.", limit=5
-    ),
-    "alias_not_found": lambda article_id, alias_id, **_: NotFound(
-        "alias", article_id=article_id, alias_id=alias_id
-    ),
-}
-assert not REFUSED.keys() & REFUSALS.keys(), "outcome codes are global: each names one error"
-REFUSALS.update(REFUSED)

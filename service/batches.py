@@ -1,20 +1,20 @@
 """Batches (manufacturer lots) of an article: the FEFO list, creation under the batch-code rule, edits.
 
 Each function takes the database it runs on (`db`: the `Database`, or the `Unit` of a keyed request)
-and plain values; it returns rows in the answer's shape, or raises the error of a refusal. This module's
-refusals (`REFUSED`) join service/errors.py's table when it is imported. Statements: sql/batches.sql.
+and plain values; it returns rows in the answer's shape, or raises the error of a refusal
+(service/refusals.py). Statements: sql/batches.sql.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from . import shapes
 from .articles import active_filter, article_no
 from .db import REPEATABLE_READ, Database
-from .errors import BATCH_RULE, REFUSALS, AppError, Conflict, ValidationFailed, refuse
+from .errors import ValidationFailed
+from .refusals import refuse
 
 BATCH_FIELDS = shapes.Batch.__struct_fields__
 LISTED_BATCH_FIELDS = shapes.ListedBatch.__struct_fields__
@@ -117,33 +117,3 @@ def edit(db: Database, batch_id: int, changes: dict[str, Any]) -> dict:
 
 
 # --- refusals -----------------------------------------------------------------------------------------
-
-
-def invalid_batch_format(message: str = BATCH_RULE) -> AppError:
-    return AppError(
-        message, code="INVALID_BATCH_FORMAT", status=400, details={"fields": {"batch_code": message}}
-    )
-
-
-REFUSED: dict[str, Callable[..., AppError]] = {
-    "consumable": lambda **_: invalid_batch_format(
-        "A consumable has no batches of its own: its stock sits on the system batch NA."
-    ),
-    "invalid_format": lambda **_: invalid_batch_format(),
-    "batch_article_archived": lambda **_: Conflict(
-        "ARTICLE_ARCHIVED", "The article is archived and takes no new batches."
-    ),
-    "batch_code_taken": lambda article_id, batch_code, **_: Conflict(
-        "DUPLICATE_BATCH",
-        f"The article already has a batch {batch_code!r}.",
-        article_id=article_id,
-        batch_code=batch_code,
-    ),
-    "expiry_set": lambda current_expiry_date, **_: Conflict(
-        "EXPIRY_ALREADY_SET",
-        "The batch's expiry date is set and cannot change.",
-        expiry_date=current_expiry_date,
-    ),
-}
-assert not REFUSED.keys() & REFUSALS.keys(), "outcome codes are global: each names one error"
-REFUSALS.update(REFUSED)

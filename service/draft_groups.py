@@ -15,8 +15,9 @@ import psycopg
 
 from . import shapes
 from .db import REPEATABLE_READ, RETRYABLE, SERIALIZABLE, Database
-from .errors import Forbidden, ValidationFailed, refuse
+from .errors import Forbidden, ValidationFailed
 from .media import dumps
+from .refusals import refuse
 from .validation import quantity
 
 MAX_LINES = 500

@@ -1,11 +1,8 @@
-"""Typed application errors, and `REFUSALS`: the one table from a statement's outcome code to its error.
-
-The envelope they are rendered in is service/envelope.py's."""
+"""Typed application errors. A statement's refusal becomes one of them through service/refusals.py's
+table; service/envelope.py renders every error in SPEC §7's envelope."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 
@@ -90,6 +87,12 @@ class InsufficientStock(Conflict):
     value is an array of scalars, so clients that render `key: value` pairs (the older desktop app) show
     them as comma-separated figures instead of "[object Object]"."""
 
+    @classmethod
+    def of_approval(cls, rows: list[dict[str, Any]]) -> InsufficientStock:
+        """From approve_group's rows: the lines with a shortage."""
+        short = [row for row in rows if row["shortage_kg"] > 0]
+        return cls([{**row, "draft_id": row["id"], "required_kg": row["quantity_kg"]} for row in short])
+
     def __init__(self, short_lines: list[dict[str, Any]]):
         named = "; ".join(
             f"{line['article_no']} batch {line['batch_code']} is {line['shortage_kg']:.2f} kg short"
@@ -129,6 +132,17 @@ def line_problems(
     )
 
 
+BATCH_RULE = "Paint batch codes are 4-5 or 9-12 digits (0-9), nothing else."
+
+
+class InvalidBatchFormat(AppError):
+    status, code = 400, "INVALID_BATCH_FORMAT"
+
+    def __init__(self, message: str | None = None):
+        message = message or BATCH_RULE
+        super().__init__(message, details={"fields": {"batch_code": message}})
+
+
 class Busy(AppError):
     status, code = 503, "BUSY_RETRY"
 
@@ -140,139 +154,3 @@ class Busy(AppError):
         super().__init__(
             message, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)}
         )
-
-
-# --- refusals ------------------------------------------------------------------------------------------
-# A write statement answers with an `outcome`: a success (create, replay, approved, ...) or a refusal code,
-# whose error this table makes. Domain code calls `refuse(row["outcome"], **context)`; `context` holds what
-# the messages name (the row's figures, the subject of a not-found, the request's client_event_id).
-
-BATCH_RULE = "Paint batch codes are 4-5 or 9-12 digits (0-9), nothing else."
-LINE_PROBLEMS = {
-    # code: (status, message, field); the most fundamental kind present (this order) names the error
-    "ARTICLE_NOT_FOUND": (404, "Article not found.", "article_id"),
-    "BATCH_NOT_FOUND": (404, "Batch not found.", "batch_id"),
-    "BATCH_REQUIRED": (400, "Paint lines need a batch_id.", "batch_id"),
-    "BATCH_ARTICLE_MISMATCH": (400, "The batch belongs to another article.", "batch_id"),
-    "ARTICLE_ARCHIVED": (409, "The article is archived and takes no new drafts.", "article_id"),
-    "BATCH_INACTIVE": (409, "The batch is inactive and takes no new drafts.", "batch_id"),
-}
-RECEIPT_PROBLEMS = {
-    "ARTICLE_NOT_FOUND": (404, "Article not found.", "article_id"),
-    "BATCH_REQUIRED": (400, "Paint lines need a batch_code.", "batch_code"),
-    "INVALID_BATCH_FORMAT": (400, BATCH_RULE, "batch_code"),
-    "EXPIRY_REQUIRED": (400, "Paint lines need an expiry_date.", "expiry_date"),
-    "ARTICLE_ARCHIVED": (409, "The article is archived and takes no receipts.", "article_id"),
-    "BATCH_INACTIVE": (409, "The batch is inactive and takes no receipts.", "batch_code"),
-    "BATCH_EXPIRY_MISMATCH": (409, "The batch has another expiry date.", "expiry_date"),
-}
-MAX_BALANCE = Decimal("999999999.99")  # the most one balance may hold (sql/inventory.sql refuses past it)
-
-
-def _location_not_found(location_id=None, default_location_code=None, **_) -> NotFound:
-    if location_id is None:
-        return NotFound(
-            "location",
-            f"The default location {default_location_code!r} does not exist.",
-            location_code=default_location_code,
-        )
-    return NotFound("location", id=location_id)
-
-
-def _duplicate(client_event_ids, **_) -> Conflict:
-    return Conflict(
-        "DUPLICATE_EVENT_ID",
-        f"client_event_id {client_event_ids[0]!r} was already used for a different request.",
-        client_event_ids=client_event_ids,
-    )
-
-
-def _out_of_range(target, current_qty, requested_qty, **where) -> Conflict:
-    """409 for a move that would take a balance past MAX_BALANCE; details stay scalars."""
-    return Conflict(
-        "BALANCE_OUT_OF_RANGE",
-        f"The {target} would be {requested_qty}, above the maximum of {MAX_BALANCE} a balance may hold.",
-        target=target,
-        **{k: where[k] for k in ("line", "article_id", "batch_id", "batch_code") if k in where},
-        current_qty=current_qty,
-        requested_qty=requested_qty,
-        maximum_qty=MAX_BALANCE,
-    )
-
-
-REFUSALS: dict[str, Callable[..., AppError]] = {
-    # shared
-    "location_not_found": _location_not_found,
-    "duplicate_event": _duplicate,
-    "out_of_range": _out_of_range,
-    "article_not_found": lambda **_: NotFound("article"),
-    "batch_not_found": lambda **_: NotFound("batch"),
-    "batch_article_mismatch": lambda **_: AppError(
-        "The batch belongs to another article.",
-        code="BATCH_ARTICLE_MISMATCH",
-        details={"fields": {"batch_id": "belongs to another article"}},
-    ),
-    # draft groups and drafts (sql/draft_groups.sql, sql/drafts.sql)
-    "not_found": lambda subject, id, **_: NotFound(subject, id=id),
-    "invalid_lines": lambda problems, prefix, **_: line_problems(
-        problems, LINE_PROBLEMS, prefix, ("article_id", "batch_id")
-    ),
-    "not_draft": lambda **_: Conflict("GROUP_NOT_DRAFT", "The group was already approved or rejected."),
-    "empty": lambda **_: Conflict("GROUP_EMPTY", "The group has no lines."),
-    "group_required": lambda **_: Conflict(
-        "GROUP_APPROVAL_REQUIRED",
-        "This draft belongs to a group of several lines; approve or reject the group.",
-    ),
-    "short": lambda rows, **_: InsufficientStock(
-        [
-            {**row, "draft_id": row["id"], "required_kg": row["quantity_kg"]}
-            for row in rows
-            if row["shortage_kg"] > 0
-        ]
-    ),
-    "not_editable": lambda **_: Conflict("DRAFT_NOT_EDITABLE", "Only DRAFT lines can be edited."),
-    # inventory (sql/inventory.sql)
-    "invalid_receipt_lines": lambda problems, prefix, **_: line_problems(
-        problems,
-        RECEIPT_PROBLEMS,
-        prefix,
-        ("article_id", "batch_code", "expiry_date", "existing_expiry_date"),
-    ),
-    "article_archived": lambda **_: Conflict(
-        "ARTICLE_ARCHIVED", "The article is archived; restore it to count it."
-    ),
-    "batch_inactive": lambda **_: Conflict(
-        "BATCH_INACTIVE", "The batch is inactive; reactivate it to count it."
-    ),
-    "shortage_too_large": lambda max_lines, **_: Conflict(
-        "SHORTAGE_TOO_LARGE",
-        f"The shortage needs more than {max_lines} draft lines of 9999.99; use an adjustment.",
-        max_lines=max_lines,
-    ),
-    "negative": lambda target, current_qty, requested_qty, **_: Conflict(
-        "NEGATIVE_INVENTORY_NOT_ALLOWED",
-        f"The {target} would go below zero.",
-        target=target,
-        current_qty=current_qty,
-        requested_qty=requested_qty,
-    ),
-    # catalog (sql/articles.sql, sql/batches.sql, sql/locations.sql): the REFUSED tables of
-    # service/articles.py, service/batches.py and service/locations.py, added when each is imported
-    # accounts (sql/users.sql, sql/auth.sql; an unknown user is the shared not_found)
-    "duplicate_username": lambda username, **_: Conflict(
-        "DUPLICATE_USERNAME", f"The username {username!r} is taken.", username=username
-    ),
-    "last_admin": lambda **_: Conflict(
-        "LAST_ADMIN", "The last active admin cannot be demoted or deactivated."
-    ),
-    "invalid_token": lambda **_: Unauthorized(
-        "INVALID_TOKEN", "The refresh token is unknown, expired or revoked; sign in again."
-    ),
-}
-
-
-def refuse(outcome: str, **context: Any) -> None:
-    """Raises the error `outcome` stands for; returns when it is not a refusal (a success)."""
-    make = REFUSALS.get(outcome)
-    if make is not None:
-        raise make(**context)

@@ -16,8 +16,9 @@ from typing import Any
 from . import stock_shapes
 from .db import REPEATABLE_READ, Database
 from .draft_groups import MAX_LINES
-from .errors import MAX_BALANCE, ValidationFailed, refuse
+from .errors import ValidationFailed
 from .media import dumps
+from .refusals import MAX_BALANCE, refuse
 from .validation import quantity
 
 MIN_RECEIPT, MAX_RECEIPT = Decimal("0.01"), Decimal("999999.99")

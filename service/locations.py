@@ -1,17 +1,16 @@
 """Storage locations: the list (the configured default marked) and creation.
 
 Each function takes the database it runs on (`db`: the `Database`, or the `Unit` of a keyed request)
-and plain values; it returns rows in the answer's shape, or raises the error of a refusal. This module's
-refusals (`REFUSED`) join service/errors.py's table when it is imported. Statements: sql/locations.sql.
+and plain values; it returns rows in the answer's shape, or raises the error of a refusal
+(service/refusals.py). Statements: sql/locations.sql.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from . import shapes
 from .db import REPEATABLE_READ, Database
-from .errors import REFUSALS, AppError, Conflict, ValidationFailed, refuse
+from .errors import ValidationFailed
+from .refusals import refuse
 
 LOCATION_FIELDS = shapes.Location.__struct_fields__
 
@@ -40,12 +39,3 @@ def create(db: Database, code: str, name: str, is_active: bool, default_code: st
     if row is None:
         refuse("location_code_taken", location_code=code)
     return row
-
-
-REFUSED: dict[str, Callable[..., AppError]] = {
-    "location_code_taken": lambda location_code, **_: Conflict(
-        "DUPLICATE_LOCATION", f"The location code {location_code!r} is taken.", location_code=location_code
-    ),
-}
-assert not REFUSED.keys() & REFUSALS.keys(), "outcome codes are global: each names one error"
-REFUSALS.update(REFUSED)
