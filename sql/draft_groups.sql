@@ -114,24 +114,13 @@ FROM verdict v
 -- One group with its readable lines, one row per line (one row with NULL line columns when empty); each
 -- row carries the group's total_quantity_kg.
 -- Found by id, or by the id or client_event_id of one of its lines. Operators see only their own groups.
-SELECT g.id AS group_id, g.name AS group_name, g.status AS group_status, g.source AS group_source,
-       g.location_id AS group_location_id, g.created_by_user_id AS group_created_by_user_id,
-       u.username AS group_created_by_name, g.created_at AS group_created_at,
-       g.decided_by_user_id, g.decided_at, g.decision_note,
-       coalesce(sum(d.quantity_kg) OVER (), 0.00) AS total_quantity_kg,
-       d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
-       d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
-       a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
-       d.consumed_surplus_kg, d.consumed_stock_kg
-FROM draft_groups g
-JOIN users u ON u.id = g.created_by_user_id
-LEFT JOIN weigh_in_drafts d ON d.draft_group_id = g.id
-LEFT JOIN articles a ON a.id = d.article_id
-LEFT JOIN batches b ON b.id = d.batch_id
-WHERE g.id = coalesce(%(group_id)s::bigint,
-                      (SELECT draft_group_id FROM weigh_in_drafts WHERE id = %(draft_id)s::bigint),
-                      (SELECT draft_group_id FROM weigh_in_drafts WHERE client_event_id = %(client_event_id)s::text))
-  AND (%(viewer_is_admin)s OR g.created_by_user_id = %(viewer_id)s)
+SELECT g.*, coalesce(sum(d.quantity_kg) OVER (), 0.00) AS total_quantity_kg, d.*
+FROM readable_groups g
+LEFT JOIN readable_drafts d ON d.draft_group_id = g.group_id
+WHERE g.group_id = coalesce(%(group_id)s::bigint,
+                            (SELECT draft_group_id FROM weigh_in_drafts WHERE id = %(draft_id)s::bigint),
+                            (SELECT draft_group_id FROM weigh_in_drafts WHERE client_event_id = %(client_event_id)s::text))
+  AND (%(viewer_is_admin)s OR g.group_created_by_user_id = %(viewer_id)s)
 ORDER BY d.id
 
 -- name: list_groups

@@ -2,13 +2,8 @@
 
 -- name: draft_detail^
 -- One readable line. Operators see only their own.
-SELECT d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
-       d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
-       a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
-       d.consumed_surplus_kg, d.consumed_stock_kg
-FROM weigh_in_drafts d
-JOIN articles a ON a.id = d.article_id
-JOIN batches b ON b.id = d.batch_id
+SELECT d.*
+FROM readable_drafts d
 WHERE d.id = coalesce(%(draft_id)s::bigint,
                       (SELECT id FROM weigh_in_drafts WHERE client_event_id = %(client_event_id)s))
   AND (%(viewer_is_admin)s OR d.created_by_user_id = %(viewer_id)s)
@@ -16,9 +11,9 @@ WHERE d.id = coalesce(%(draft_id)s::bigint,
 -- name: list_drafts
 -- A page of readable lines: the caller's own first, newest first, then everyone else's, newest first (so
 -- a screen of "my recent drafts" finds them on the first page). Each part is read down an index and cut
--- at the page size before they are joined; the keyset is (mine, id), `after_mine` 1 or 0.
+-- at the page size before the two are put together; the keyset is (mine, id), `after_mine` 1 or 0.
 WITH matching AS NOT MATERIALIZED (
-    SELECT d.* FROM weigh_in_drafts d
+    SELECT d.* FROM readable_drafts d
     WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
       AND (%(draft_type)s::text IS NULL OR d.draft_type = %(draft_type)s)
       AND (%(location_id)s::bigint IS NULL OR d.location_id = %(location_id)s)
@@ -37,13 +32,8 @@ WITH matching AS NOT MATERIALIZED (
     ORDER BY m.id DESC
     LIMIT %(limit)s
 )
-SELECT d.id, d.draft_group_id, d.location_id, d.article_id, d.batch_id, d.quantity_kg, d.status, d.draft_type,
-       d.source, d.client_event_id, d.note, d.created_by_user_id, d.created_at,
-       a.article_no, a.description, b.batch_code, b.expiry_date, a.uom,
-       d.consumed_surplus_kg, d.consumed_stock_kg, d.mine
+SELECT d.*
 FROM (SELECT * FROM mine UNION ALL SELECT * FROM others) d
-JOIN articles a ON a.id = d.article_id
-JOIN batches b ON b.id = d.batch_id
 ORDER BY d.mine DESC, d.id DESC
 LIMIT %(limit)s
 

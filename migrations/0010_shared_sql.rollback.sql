@@ -1,0 +1,2 @@
+DROP VIEW readable_groups;
+DROP VIEW readable_drafts;
