@@ -1,50 +1,27 @@
 -- Articles and their aliases. article_no is unique case-insensitively (unique index on upper()); aliases
 -- are stored upper-cased and trimmed, globally unique, at most five per article (one of five slots).
--- `last_consumed_at` is the newest WEIGH_IN of the article, read backwards from the partial index
--- transactions_last_consumed_idx: one index probe per article, never a scan of the ledger.
+-- An article reads as `readable_articles` (migration 0010): with its aliases and `last_consumed_at`, the
+-- newest WEIGH_IN of the article, read backwards from the partial index transactions_last_consumed_idx:
+-- one index probe per article, never a scan of the ledger.
 
 -- name: list_articles
 -- A page of articles ordered by article_no (case-insensitively), filtered by active / is_paint and a
 -- substring of article_no, description or an alias; each with its aliases and last_consumed_at.
-SELECT a.id, a.article_no, a.description, a.article_group, a.uom, a.pack_size, a.pack_uom, a.barcode,
-       a.manufacturer, a.manufacturer_art_number, a.reorder_threshold, a.is_paint, a.is_active,
-       a.created_at, a.updated_at,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('id', al.id, 'alias', al.alias) ORDER BY al.id)
-                 FROM article_aliases al WHERE al.article_id = a.id), '[]') AS aliases,
-       (SELECT max(t.occurred_at) FROM transactions t
-        WHERE t.article_id = a.id AND t.tx_type = 'WEIGH_IN') AS last_consumed_at,
-       upper(a.article_no) AS sort_key
-FROM articles a
-WHERE (%(active)s::boolean IS NULL OR a.is_active = %(active)s)
-  AND (%(is_paint)s::boolean IS NULL OR a.is_paint = %(is_paint)s)
-  AND (%(like)s::text IS NULL
-       OR a.article_no ILIKE %(like)s OR a.description ILIKE %(like)s
-       OR EXISTS (SELECT 1 FROM article_aliases al WHERE al.article_id = a.id AND al.alias ILIKE %(like)s))
-  AND (%(after_key)s::text IS NULL OR upper(a.article_no) > %(after_key)s)
+SELECT a.*, upper(a.article_no) AS sort_key
+FROM matching_articles(%(active)s::boolean, %(is_paint)s::boolean, %(like)s::text) a
+WHERE %(after_key)s::text IS NULL OR upper(a.article_no) > %(after_key)s
 ORDER BY upper(a.article_no)
 LIMIT %(limit)s
 
 -- name: count_articles^
 -- How many articles match the list filters.
 SELECT count(*) AS total
-FROM articles a
-WHERE (%(active)s::boolean IS NULL OR a.is_active = %(active)s)
-  AND (%(is_paint)s::boolean IS NULL OR a.is_paint = %(is_paint)s)
-  AND (%(like)s::text IS NULL
-       OR a.article_no ILIKE %(like)s OR a.description ILIKE %(like)s
-       OR EXISTS (SELECT 1 FROM article_aliases al WHERE al.article_id = a.id AND al.alias ILIKE %(like)s))
+FROM matching_articles(%(active)s::boolean, %(is_paint)s::boolean, %(like)s::text)
 
 -- name: article_detail^
 -- One article, found by id or by article_no (case-insensitively), with its aliases and last_consumed_at.
-SELECT a.id, a.article_no, a.description, a.article_group, a.uom, a.pack_size, a.pack_uom, a.barcode,
-       a.manufacturer, a.manufacturer_art_number, a.reorder_threshold, a.is_paint, a.is_active,
-       a.created_at, a.updated_at,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('id', al.id, 'alias', al.alias)
-                                  ORDER BY al.id)
-                 FROM article_aliases al WHERE al.article_id = a.id), '[]') AS aliases,
-       (SELECT max(t.occurred_at) FROM transactions t
-        WHERE t.article_id = a.id AND t.tx_type = 'WEIGH_IN') AS last_consumed_at
-FROM articles a
+SELECT a.*
+FROM readable_articles a
 WHERE CASE WHEN %(id)s::bigint IS NOT NULL THEN a.id = %(id)s
            ELSE upper(a.article_no) = upper(%(article_no)s::text) END
 
@@ -143,17 +120,9 @@ WITH hits AS (
 ), best AS (
     SELECT id, matched_by FROM hits WHERE rank = (SELECT min(rank) FROM hits)
 )
-SELECT a.id, a.article_no, a.description, a.article_group, a.uom, a.pack_size, a.pack_uom, a.barcode,
-       a.manufacturer, a.manufacturer_art_number, a.reorder_threshold, a.is_paint, a.is_active,
-       a.created_at, a.updated_at,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('id', al.id, 'alias', al.alias)
-                                  ORDER BY al.id)
-                 FROM article_aliases al WHERE al.article_id = a.id), '[]') AS aliases,
-       (SELECT max(t.occurred_at) FROM transactions t
-        WHERE t.article_id = a.id AND t.tx_type = 'WEIGH_IN') AS last_consumed_at,
-       b.matched_by
+SELECT a.*, b.matched_by
 FROM best b
-JOIN articles a ON a.id = b.id
+JOIN readable_articles a ON a.id = b.id
 ORDER BY a.id
 LIMIT 20
 
