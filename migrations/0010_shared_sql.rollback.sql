@@ -1,3 +1,18 @@
+DROP TRIGGER pending_groups_group_changed ON draft_groups;
+DROP TRIGGER pending_groups_line_changed ON weigh_in_drafts;
+DROP TRIGGER pending_groups_lines_removed ON weigh_in_drafts;
+DROP TRIGGER pending_groups_lines_added ON weigh_in_drafts;
+DROP FUNCTION pending_groups_group_changed();
+DROP FUNCTION pending_groups_line_changed();
+DROP FUNCTION pending_groups_lines_removed();
+DROP FUNCTION pending_groups_lines_added();
+DROP VIEW pending_groups_expected;
+DROP TRIGGER balances_set ON balances;
+DROP FUNCTION balances_set();
+DROP VIEW balances;
+DROP FUNCTION inventory_key(bigint, text, bigint, bigint);
+DROP FUNCTION next_group_name(text);
+DROP FUNCTION default_location_id(bigint, text);
 DROP FUNCTION matching_articles(boolean, boolean, text);
 DROP VIEW readable_articles;
 DROP FUNCTION matching_ledger_rows(text, text, bigint, bigint, bigint, text, timestamptz, timestamptz);

@@ -1,6 +1,7 @@
 -- Draft groups and their lines (drafts). Every statement that changes a group's status changes its
 -- lines in the same statement, so a group and its lines never disagree. No index covers `status`
--- (docs/approval-contention.md): DRAFT groups are found through `pending_groups`.
+-- (docs/approval-contention.md): DRAFT groups are found through `pending_groups`, which triggers keep in
+-- step with the groups and their lines (migration 0010); pending_groups_drift says where it is not.
 
 -- name: ensure_na_batches!
 -- The per-article system batch 'NA' exists for each given consumable (race-free: ON CONFLICT).
@@ -21,9 +22,7 @@ WITH input AS (
          AS l (n int, article_id bigint, batch_id bigint, quantity_kg numeric(14,2), client_event_id text,
                note text, draft_type text)
 ), loc AS (
-    SELECT id FROM locations
-    WHERE CASE WHEN %(location_id)s::bigint IS NULL THEN code = %(default_location_code)s
-               ELSE id = %(location_id)s::bigint END
+    SELECT default_location_id(%(location_id)s::bigint, %(default_location_code)s) AS id
 ), resolved AS (
     SELECT i.*, a.id IS NOT NULL AS article_found, a.is_paint, a.is_active AS article_active,
            coalesce(i.batch_id, na.id) AS resolved_batch_id, b.id IS NOT NULL AS batch_found,
@@ -55,7 +54,7 @@ WITH input AS (
     JOIN weigh_in_drafts d ON d.client_event_id = r.client_event_id
 ), verdict AS (
     SELECT CASE
-               WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
+               WHEN (SELECT id FROM loc) IS NULL THEN 'location_not_found'
                WHEN EXISTS (SELECT 1 FROM problems) THEN 'invalid_lines'
                WHEN NOT EXISTS (SELECT 1 FROM existing) THEN 'create'
                WHEN (SELECT bool_and(same) AND count(*) = (SELECT count(*) FROM input)
@@ -67,27 +66,12 @@ WITH input AS (
                     THEN 'replay'
                ELSE 'duplicate_event'
            END AS outcome
-), counter AS (
-    INSERT INTO draft_group_name_counters AS c (prefix, day, last_no)
-    SELECT %(name_prefix)s, (now() AT TIME ZONE 'UTC')::date, 1
-    FROM verdict WHERE outcome = 'create' AND %(name)s::text IS NULL
-    ON CONFLICT (prefix, day) DO UPDATE SET last_no = c.last_no + 1
-    RETURNING last_no, day
 ), grp AS (
     INSERT INTO draft_groups (name, source, location_id, created_by_user_id)
-    SELECT coalesce(%(name)s::text,
-                    %(name_prefix)s || '_' || lpad(c.last_no::text, greatest(3, length(c.last_no::text)), '0')
-                        || '-' || to_char(c.day, 'YYYY-MM-DD')),
-           %(source)s, loc.id, %(user_id)s
-    FROM verdict v CROSS JOIN loc LEFT JOIN counter c ON true
+    SELECT coalesce(%(name)s::text, next_group_name(%(name_prefix)s)), %(source)s, loc.id, %(user_id)s
+    FROM verdict v CROSS JOIN loc
     WHERE v.outcome = 'create'
-    RETURNING id, name, source, location_id, created_by_user_id, created_at
-), pending AS (
-    INSERT INTO pending_groups (group_id, name, source, location_id, created_by_user_id, created_at, line_count,
-                                total_quantity_kg)
-    SELECT id, name, source, location_id, created_by_user_id, created_at,
-           (SELECT count(*) FROM input), (SELECT sum(quantity_kg) FROM input)
-    FROM grp
+    RETURNING id, source, location_id, created_by_user_id
 ), lines AS (
     INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type,
                                  source, client_event_id, note, created_by_user_id)
@@ -193,8 +177,19 @@ LEFT JOIN LATERAL (
 ) page ON true
 ORDER BY page.id
 
+-- name: pending_groups_drift
+-- Where pending_groups differs from what it must hold (pending_groups_expected, migration 0010: every
+-- DRAFT group with its line count and total): one row per group whose entry is wrong, missing or extra,
+-- with the entry kept and the one expected (NULL when there is none). Empty when healthy. A check, not
+-- a request's statement: it reads every DRAFT group through draft_groups.
+SELECT coalesce(k.group_id, e.group_id) AS group_id, to_jsonb(k) AS kept, to_jsonb(e) AS expected
+FROM pending_groups k
+FULL JOIN pending_groups_expected e ON e.group_id = k.group_id
+WHERE to_jsonb(k) IS DISTINCT FROM to_jsonb(e)
+ORDER BY 1
+
 -- name: rename_group^
--- Renames a DRAFT group (admin or its creator), in the DRAFT list too, and audits it as RENAME.
+-- Renames a DRAFT group (admin or its creator) and audits it as RENAME.
 -- outcome: not_found | not_draft | renamed.
 WITH target AS (
     SELECT id, name, status FROM draft_groups
@@ -204,8 +199,6 @@ WITH target AS (
     UPDATE draft_groups g SET name = %(name)s
     FROM target t WHERE g.id = t.id AND t.status = 'DRAFT'
     RETURNING g.id
-), relisted AS (
-    UPDATE pending_groups p SET name = %(name)s FROM renamed r WHERE p.group_id = r.id
 ), audit AS (
     INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value)
     SELECT 'RENAME', t.id, %(actor_id)s, jsonb_build_object('name', t.name), jsonb_build_object('name', %(name)s::text)
@@ -236,8 +229,6 @@ WITH target AS (
     UPDATE draft_groups g
     SET status = 'REJECTED', decided_by_user_id = %(actor_id)s, decided_at = now(), decision_note = %(note)s
     FROM target t, verdict v WHERE g.id = t.id AND v.outcome = 'rejected'
-), unlisted AS (
-    DELETE FROM pending_groups p USING target t, verdict v WHERE p.group_id = t.id AND v.outcome = 'rejected'
 ), audit AS (
     INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value, note)
     SELECT 'REJECT', t.id, %(actor_id)s, '{"status": "DRAFT"}', '{"status": "REJECTED"}', %(note)s

@@ -48,8 +48,9 @@ WHERE (%(status)s::text IS NULL OR d.status = %(status)s)
   AND (%(created_by)s::bigint IS NULL OR d.created_by_user_id = %(created_by)s)
 
 -- name: edit_draft^
--- Changes a DRAFT line's quantity and/or note (admin or its creator) and its group's total in the DRAFT
--- list, audited as EDIT with old and new values. outcome: not_found | not_editable | edited.
+-- Changes a DRAFT line's quantity and/or note (admin or its creator), audited as EDIT with old and new
+-- values (the group's total in the DRAFT list follows by trigger, migration 0010).
+-- outcome: not_found | not_editable | edited.
 WITH target AS (
     SELECT id, draft_group_id, quantity_kg, note, status FROM weigh_in_drafts
     WHERE id = %(draft_id)s AND (%(actor_is_admin)s OR created_by_user_id = %(actor_id)s)
@@ -61,10 +62,6 @@ WITH target AS (
         updated_at = now()
     FROM target t WHERE d.id = t.id AND t.status = 'DRAFT'
     RETURNING d.id, d.quantity_kg, d.note
-), relisted AS (
-    UPDATE pending_groups p SET total_quantity_kg = p.total_quantity_kg + e.quantity_kg - t.quantity_kg
-    FROM target t JOIN edited e ON e.id = t.id
-    WHERE p.group_id = t.draft_group_id
 ), audit AS (
     INSERT INTO approval_actions (action, draft_id, draft_group_id, actor_user_id, old_value, new_value)
     SELECT 'EDIT', t.id, t.draft_group_id, %(actor_id)s,

@@ -24,9 +24,7 @@ WITH input AS (
     SELECT r.id, r.request = %(request)s::jsonb AS same
     FROM receipts r WHERE r.client_event_id = %(client_event_id)s::text
 ), loc AS (
-    SELECT id FROM locations
-    WHERE CASE WHEN %(location_id)s::bigint IS NULL THEN code = %(default_location_code)s
-               ELSE id = %(location_id)s::bigint END
+    SELECT default_location_id(%(location_id)s::bigint, %(default_location_code)s) AS id
 ), day AS (
     SELECT coalesce(%(received_date)s::date, current_date) AS received_date
 ), resolved AS (
@@ -65,7 +63,7 @@ WITH input AS (
     SELECT CASE
                WHEN EXISTS (SELECT 1 FROM earlier) THEN
                    CASE WHEN (SELECT same FROM earlier) THEN 'replay' ELSE 'duplicate_event' END
-               WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
+               WHEN (SELECT id FROM loc) IS NULL THEN 'location_not_found'
                WHEN EXISTS (SELECT 1 FROM checked WHERE problem IS NOT NULL) THEN 'invalid_receipt_lines'
                WHEN EXISTS (SELECT 1 FROM raised WHERE requested_qty > %(max_balance)s) THEN 'out_of_range'
                ELSE 'create'
@@ -210,82 +208,55 @@ WHERE (%(order_number)s::text IS NULL OR r.order_number = %(order_number)s)
 WITH earlier AS (
     SELECT c.*, c.request = %(request)s::jsonb AS same
     FROM inventory_counts c WHERE c.client_event_id = %(client_event_id)s::text
-), loc AS (
-    SELECT id FROM locations
-    WHERE CASE WHEN %(location_id)s::bigint IS NULL THEN code = %(default_location_code)s
-               ELSE id = %(location_id)s::bigint END
-), target AS (
-    SELECT a.id AS article_id, a.is_active AS article_active,
-           b.id AS batch_id, b.article_id AS batch_article_id, b.is_active AS batch_active
-    FROM (VALUES (1)) one (x)
-    LEFT JOIN articles a ON a.id = %(article_id)s
-    LEFT JOIN batches b ON b.id = %(batch_id)s
+), key AS (
+    SELECT * FROM inventory_key(%(location_id)s::bigint, %(default_location_code)s, %(article_id)s::bigint,
+                                %(batch_id)s::bigint)
 ), calc AS (
     SELECT s, p, s + p AS t, c,
            least(p, greatest(s + p - c, 0)) AS taken,
            greatest(s + p - c, 0) - least(p, greatest(s + p - c, 0)) AS remainder,
            p + greatest(c - s - p, 0) - least(p, greatest(s + p - c, 0)) AS new_surplus
     FROM (
-        SELECT coalesce((SELECT quantity_kg FROM stock WHERE location_id = loc.id AND batch_id = %(batch_id)s),
-                        0)::numeric(14,2) AS s,
-               coalesce((SELECT quantity_kg FROM surplus WHERE location_id = loc.id AND batch_id = %(batch_id)s),
-                        0)::numeric(14,2) AS p,
+        SELECT k.stock AS s, k.surplus AS p,
                round(%(counted_total)s::numeric, 2) AS c  -- unbounded: past the maximum is an answer
-        FROM loc
+        FROM key k
     ) balances
 ), verdict AS (
     SELECT CASE
                WHEN EXISTS (SELECT 1 FROM earlier) THEN
                    CASE WHEN (SELECT same FROM earlier) THEN 'replay' ELSE 'duplicate_event' END
-               WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
-               WHEN t.article_id IS NULL THEN 'article_not_found'
-               WHEN t.batch_id IS NULL THEN 'batch_not_found'
-               WHEN t.batch_article_id <> t.article_id THEN 'batch_article_mismatch'
-               WHEN NOT t.article_active THEN 'article_archived'
-               WHEN NOT t.batch_active THEN 'batch_inactive'
+               WHEN k.problem IS NOT NULL THEN k.problem
+               WHEN NOT k.article_active THEN 'article_archived'
+               WHEN NOT k.batch_active THEN 'batch_inactive'
                WHEN (SELECT new_surplus > %(max_balance)s AND new_surplus > p FROM calc) THEN 'out_of_range'
                WHEN (SELECT ceil(remainder / 9999.99) FROM calc) > %(max_lines)s THEN 'shortage_too_large'
                ELSE 'counted'
            END AS outcome
-    FROM target t
+    FROM key k
 ), surplus_set AS (
-    INSERT INTO surplus (location_id, batch_id, article_id, quantity_kg)
-    SELECT loc.id, t.batch_id, t.article_id, c.new_surplus
-    FROM loc, target t, calc c, verdict v
+    INSERT INTO balances (location_id, batch_id, article_id, bucket, quantity_kg)
+    SELECT k.location_id, k.batch_id, k.article_id, 'SURPLUS', c.new_surplus
+    FROM key k, calc c, verdict v
     WHERE v.outcome = 'counted' AND (c.c > c.t OR c.taken > 0)
-    ON CONFLICT (location_id, batch_id) DO UPDATE SET quantity_kg = excluded.quantity_kg, updated_at = now()
-), counter AS (
-    INSERT INTO draft_group_name_counters AS n (prefix, day, last_no)
-    SELECT 'InventoryCount', (now() AT TIME ZONE 'UTC')::date, 1
-    FROM calc c, verdict v
-    WHERE v.outcome = 'counted' AND c.remainder > 0
-    ON CONFLICT (prefix, day) DO UPDATE SET last_no = n.last_no + 1
-    RETURNING last_no, day
 ), grp AS (
     INSERT INTO draft_groups (name, source, location_id, created_by_user_id)
-    SELECT 'InventoryCount_' || lpad(k.last_no::text, greatest(3, length(k.last_no::text)), '0')
-               || '-' || to_char(k.day, 'YYYY-MM-DD'),
-           'inventory_count', loc.id, %(user_id)s
-    FROM counter k, loc
-    RETURNING id, name, source, location_id, created_by_user_id, created_at
+    SELECT next_group_name('InventoryCount'), 'inventory_count', k.location_id, %(user_id)s
+    FROM key k, calc c, verdict v
+    WHERE v.outcome = 'counted' AND c.remainder > 0
+    RETURNING id, location_id
 ), shortage_lines AS (
     INSERT INTO weigh_in_drafts (draft_group_id, location_id, article_id, batch_id, quantity_kg, draft_type, source,
                                  client_event_id, note, created_by_user_id)
-    SELECT g.id, g.location_id, t.article_id, t.batch_id, least(9999.99, c.remainder - (k - 1) * 9999.99),
-           'INVENTORY_SHORTAGE', 'inventory_count', 'inventory-count-' || g.id || '-' || k, %(note)s, %(user_id)s
-    FROM grp g, target t, calc c, generate_series(1, ceil(c.remainder / 9999.99)::int) k
-    ORDER BY k
+    SELECT g.id, g.location_id, k.article_id, k.batch_id, least(9999.99, c.remainder - (n - 1) * 9999.99),
+           'INVENTORY_SHORTAGE', 'inventory_count', 'inventory-count-' || g.id || '-' || n, %(note)s, %(user_id)s
+    FROM grp g, key k, calc c, generate_series(1, ceil(c.remainder / 9999.99)::int) n
+    ORDER BY n
     RETURNING id, quantity_kg
-), listed AS (
-    INSERT INTO pending_groups (group_id, name, source, location_id, created_by_user_id, created_at, line_count,
-                                total_quantity_kg)
-    SELECT g.id, g.name, g.source, g.location_id, g.created_by_user_id, g.created_at, l.line_count, l.total
-    FROM grp g, (SELECT count(*) AS line_count, sum(quantity_kg) AS total FROM shortage_lines) l
 ), count_row AS (
     INSERT INTO inventory_counts (location_id, article_id, batch_id, result, previous_stock, previous_surplus,
                                   counted_total, surplus_added, surplus_reset, shortage_qty, shortage_group_id,
                                   shortage_draft_ids, note, client_event_id, request, user_id)
-    SELECT loc.id, t.article_id, t.batch_id,
+    SELECT k.location_id, k.article_id, k.batch_id,
            CASE WHEN c.c > c.t THEN 'over' WHEN c.c = c.t THEN 'no_change' ELSE 'under' END,
            c.s, c.p, c.c,
            CASE WHEN c.c > c.t THEN c.c - c.t END,
@@ -294,7 +265,7 @@ WITH earlier AS (
            (SELECT id FROM grp),
            (SELECT array_agg(id ORDER BY id) FROM shortage_lines),
            %(note)s, %(client_event_id)s, %(request)s::jsonb, %(user_id)s
-    FROM loc, target t, calc c, verdict v
+    FROM key k, calc c, verdict v
     WHERE v.outcome = 'counted'
     RETURNING id, location_id, article_id, batch_id, result, previous_stock, previous_surplus, counted_total,
               surplus_added, surplus_reset, shortage_qty, shortage_group_id, shortage_draft_ids, note,
@@ -331,70 +302,47 @@ LEFT JOIN calc o ON v.outcome = 'out_of_range'
 -- the INVENTORY_ADJUSTMENT ledger row in that bucket (none when nothing changes).
 -- outcome: location_not_found | article_not_found | batch_not_found | batch_article_mismatch |
 -- negative | out_of_range | adjusted.
-WITH loc AS (
-    SELECT id FROM locations
-    WHERE CASE WHEN %(location_id)s::bigint IS NULL THEN code = %(default_location_code)s
-               ELSE id = %(location_id)s::bigint END
-), target AS (
-    SELECT a.id AS article_id, b.id AS batch_id, b.article_id AS batch_article_id
-    FROM (VALUES (1)) one (x)
-    LEFT JOIN articles a ON a.id = %(article_id)s
-    LEFT JOIN batches b ON b.id = %(batch_id)s
+WITH key AS (
+    SELECT * FROM inventory_key(%(location_id)s::bigint, %(default_location_code)s, %(article_id)s::bigint,
+                                %(batch_id)s::bigint)
 ), calc AS (
     SELECT s, p, previous,
            CASE WHEN %(mode)s = 'set' THEN %(quantity_kg)s::numeric ELSE previous + %(quantity_kg)s::numeric END
                AS new
     FROM (
-        SELECT s, p, CASE WHEN %(target)s = 'stock' THEN s ELSE p END AS previous
-        FROM (
-            SELECT coalesce((SELECT quantity_kg FROM stock WHERE location_id = loc.id AND batch_id = %(batch_id)s),
-                            0)::numeric(14,2) AS s,
-                   coalesce((SELECT quantity_kg FROM surplus WHERE location_id = loc.id AND batch_id = %(batch_id)s),
-                            0)::numeric(14,2) AS p
-            FROM loc
-        ) balances
+        SELECT k.stock AS s, k.surplus AS p, CASE WHEN %(target)s = 'stock' THEN k.stock ELSE k.surplus END AS previous
+        FROM key k
     ) current
 ), verdict AS (
     SELECT CASE
-               WHEN NOT EXISTS (SELECT 1 FROM loc) THEN 'location_not_found'
-               WHEN t.article_id IS NULL THEN 'article_not_found'
-               WHEN t.batch_id IS NULL THEN 'batch_not_found'
-               WHEN t.batch_article_id <> t.article_id THEN 'batch_article_mismatch'
+               WHEN k.problem IS NOT NULL THEN k.problem
                WHEN (SELECT new FROM calc) < 0 THEN 'negative'
                WHEN (SELECT new > %(max_balance)s AND new > previous FROM calc) THEN 'out_of_range'
                ELSE 'adjusted'
            END AS outcome
-    FROM target t
-), stock_set AS (
-    INSERT INTO stock (location_id, batch_id, article_id, quantity_kg)
-    SELECT loc.id, t.batch_id, t.article_id, c.new
-    FROM loc, target t, calc c, verdict v
-    WHERE v.outcome = 'adjusted' AND %(target)s = 'stock' AND c.new <> c.previous
-    ON CONFLICT (location_id, batch_id) DO UPDATE SET quantity_kg = excluded.quantity_kg, updated_at = now()
-), surplus_set AS (
-    INSERT INTO surplus (location_id, batch_id, article_id, quantity_kg)
-    SELECT loc.id, t.batch_id, t.article_id, c.new
-    FROM loc, target t, calc c, verdict v
-    WHERE v.outcome = 'adjusted' AND %(target)s = 'surplus' AND c.new <> c.previous
-    ON CONFLICT (location_id, batch_id) DO UPDATE SET quantity_kg = excluded.quantity_kg, updated_at = now()
+    FROM key k
 ), ledger AS (
     INSERT INTO transactions (tx_type, bucket, quantity_kg, location_id, article_id, batch_id, user_id, source, meta)
-    SELECT 'INVENTORY_ADJUSTMENT', upper(%(target)s), c.new - c.previous, loc.id, t.article_id, t.batch_id,
+    SELECT 'INVENTORY_ADJUSTMENT', upper(%(target)s), c.new - c.previous, k.location_id, k.article_id, k.batch_id,
            %(user_id)s, 'adjust',
            jsonb_build_object('target', %(target)s::text, 'mode', %(mode)s::text, 'previous', c.previous,
                               'new', c.new, 'note', %(note)s::text)
-    FROM loc, target t, calc c, verdict v
+    FROM key k, calc c, verdict v
     WHERE v.outcome = 'adjusted' AND c.new <> c.previous
-    RETURNING id, occurred_at
+    RETURNING id, occurred_at, bucket
+), balance_set AS (
+    INSERT INTO balances (location_id, batch_id, article_id, bucket, quantity_kg)
+    SELECT k.location_id, k.batch_id, k.article_id, l.bucket, c.new
+    FROM key k, calc c, ledger l
 )
-SELECT v.outcome, (SELECT id FROM loc) AS location_id, t.article_id, t.batch_id,
+SELECT v.outcome, k.location_id, k.article_id, k.batch_id,
        c.previous AS previous_qty, c.new AS new_qty, c.new - c.previous AS delta,
        c.s AS previous_stock, c.p AS previous_surplus,
        CASE WHEN %(target)s = 'stock' AND v.outcome = 'adjusted' THEN c.new ELSE c.s END AS stock_qty,
        CASE WHEN %(target)s = 'surplus' AND v.outcome = 'adjusted' THEN c.new ELSE c.p END AS surplus_qty,
        (SELECT id FROM ledger) AS transaction_id
 FROM verdict v
-CROSS JOIN target t
+CROSS JOIN key k
 LEFT JOIN calc c ON true
 
 -- name: list_inventory
@@ -464,9 +412,7 @@ FROM (
            coalesce(b.article_id, l.article_id) AS article_id, coalesce(b.bucket, l.bucket) AS bucket,
            coalesce(b.quantity_kg, 0)::numeric(14,2) AS balance_qty,
            coalesce(l.total, 0)::numeric(14,2) AS ledger_qty
-    FROM (SELECT location_id, batch_id, article_id, 'STOCK' AS bucket, quantity_kg FROM stock
-          UNION ALL
-          SELECT location_id, batch_id, article_id, 'SURPLUS', quantity_kg FROM surplus) b
+    FROM balances b
     FULL JOIN (SELECT location_id, batch_id, min(article_id) AS article_id, bucket, sum(quantity_kg) AS total
                FROM transactions
                WHERE bucket IS NOT NULL
