@@ -22,6 +22,50 @@ SELECT g.id AS group_id, g.name AS group_name, g.status AS group_status, g.sourc
 FROM draft_groups g
 JOIN users u ON u.id = g.created_by_user_id;
 
+-- The approval's allocation (SPEC §5), per readable line of a group: per (location, batch) key,
+-- INVENTORY_SHORTAGE lines are served first, from stock only, in draft-id order; then WEIGH_IN lines in
+-- draft-id order, each taking surplus first, then the stock that is left. Each line comes with its key's
+-- balances (stock, surplus), what it takes (from_surplus, from_stock) and what it lacks (shortage).
+-- approve_group books it; a SQL function, so the planner inlines it there, indexes and all.
+CREATE FUNCTION group_allocation(group_id bigint)
+RETURNS TABLE (id bigint, draft_group_id bigint, location_id bigint, article_id bigint, batch_id bigint,
+               quantity_kg numeric, status text, draft_type text, source text, client_event_id text, note text,
+               created_by_user_id bigint, created_at timestamptz, article_no text, description text,
+               batch_code text, expiry_date date, uom text, consumed_surplus_kg numeric,
+               consumed_stock_kg numeric, stock numeric, surplus numeric, from_surplus numeric,
+               from_stock numeric, shortage numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT t.id, t.draft_group_id, t.location_id, t.article_id, t.batch_id, t.quantity_kg, t.status, t.draft_type,
+           t.source, t.client_event_id, t.note, t.created_by_user_id, t.created_at,
+           t.article_no, t.description, t.batch_code, t.expiry_date, t.uom,
+           t.consumed_surplus_kg, t.consumed_stock_kg,
+           t.stock, t.surplus, t.from_surplus, t.from_stock, t.quantity_kg - t.from_surplus - t.from_stock
+    FROM (
+        SELECT l.*,
+               CASE WHEN l.draft_type = 'INVENTORY_SHORTAGE' THEN 0
+                    ELSE least(l.quantity_kg, greatest(0, l.surplus - l.before_q)) END AS from_surplus,
+               CASE WHEN l.draft_type = 'INVENTORY_SHORTAGE' THEN least(l.quantity_kg, greatest(0, l.stock - l.before_q))
+                    -- stock left after the shortage lines, less what earlier weigh-ins took from stock
+                    ELSE least(l.quantity_kg - least(l.quantity_kg, greatest(0, l.surplus - l.before_q)),
+                               greatest(0, greatest(0, l.stock - l.shortage_demand)
+                                           - greatest(0, l.before_q - l.surplus)))
+               END AS from_stock
+        FROM (
+            -- each line with its key's balances, what earlier lines of the same kind on the same key asked
+            -- for (before_q), and what the key's INVENTORY_SHORTAGE lines ask for (shortage_demand)
+            SELECT d.*, coalesce(st.quantity_kg, 0) AS stock, coalesce(sp.quantity_kg, 0) AS surplus,
+                   sum(d.quantity_kg) OVER (PARTITION BY d.location_id, d.batch_id, d.draft_type ORDER BY d.id)
+                       - d.quantity_kg AS before_q,
+                   coalesce(sum(d.quantity_kg) FILTER (WHERE d.draft_type = 'INVENTORY_SHORTAGE')
+                                OVER (PARTITION BY d.location_id, d.batch_id), 0) AS shortage_demand
+            FROM readable_drafts d
+            LEFT JOIN stock st ON st.location_id = d.location_id AND st.batch_id = d.batch_id
+            LEFT JOIN surplus sp ON sp.location_id = d.location_id AND sp.batch_id = d.batch_id
+            WHERE d.draft_group_id = $1
+        ) l
+    ) t
+$$;
+
 -- A ledger row as the API and the reports show it, with readable names.
 CREATE VIEW ledger_rows AS
 SELECT t.id, t.occurred_at, t.tx_type, t.bucket, t.quantity_kg, t.location_id, l.code AS location_code,

@@ -237,61 +237,32 @@ WITH target AS (
 SELECT v.outcome, t.id AS group_id FROM verdict v LEFT JOIN target t ON true
 
 -- name: approve_group
--- Approves a DRAFT group in one statement (run it SERIALIZABLE). Per (location, batch) key,
--- INVENTORY_SHORTAGE lines are served first, from stock only, in draft-id order; then WEIGH_IN lines
--- in draft-id order, each taking surplus first, then the stock that is left. If any line is short,
--- nothing is written and every line comes back with what it lacks (shortage_kg). On success balances
--- move once per key (aggregated: a row is updated only once per statement), the ledger gets its rows,
--- group and lines become APPROVED and the audit row is written.
+-- Approves a DRAFT group in one statement (run it SERIALIZABLE), as group_allocation (migration 0010)
+-- allocates it: INVENTORY_SHORTAGE lines from stock first, then WEIGH_IN lines surplus first, per key
+-- in draft-id order. If any line is short, nothing is written and every line comes back with what it
+-- lacks (shortage_kg). On success balances move once per key (aggregated: a row is updated only once
+-- per statement), the ledger gets its rows, group and lines become APPROVED (its pending_groups entry
+-- goes by trigger) and the audit row is written.
 -- The group is named directly or by one of its lines (`draft_id`, which must then be its only line).
 -- outcome: not_found | not_draft | group_required | empty | short | approved; one row per line.
 WITH target AS (
-    SELECT g.id, g.status, g.name, g.source, g.location_id, g.created_by_user_id, g.created_at
-    FROM draft_groups g
-    WHERE g.id = coalesce(%(group_id)s::bigint,
-                          (SELECT draft_group_id FROM weigh_in_drafts WHERE id = %(draft_id)s::bigint))
-), lines AS (
-    SELECT d.id, d.location_id, d.batch_id, d.article_id, d.quantity_kg AS q, d.draft_type, d.source,
-           d.client_event_id, d.note, d.created_by_user_id, d.created_at
-    FROM weigh_in_drafts d
-    JOIN target t ON d.draft_group_id = t.id
-), ordered AS (
-    SELECT l.*,
-           -- what earlier lines of the same kind on the same key asked for
-           sum(l.q) OVER (PARTITION BY l.location_id, l.batch_id, l.draft_type ORDER BY l.id) - l.q AS before_q,
-           coalesce(sum(l.q) FILTER (WHERE l.draft_type = 'INVENTORY_SHORTAGE')
-                        OVER (PARTITION BY l.location_id, l.batch_id), 0) AS shortage_demand
-    FROM lines l
-), balances AS (
-    SELECT k.location_id, k.batch_id, coalesce(st.quantity_kg, 0) AS stock, coalesce(sp.quantity_kg, 0) AS surplus
-    FROM (SELECT DISTINCT location_id, batch_id FROM lines) k
-    LEFT JOIN stock st ON st.location_id = k.location_id AND st.batch_id = k.batch_id
-    LEFT JOIN surplus sp ON sp.location_id = k.location_id AND sp.batch_id = k.batch_id
-), taken AS (
-    SELECT o.*, b.stock, b.surplus,
-           CASE WHEN o.draft_type = 'INVENTORY_SHORTAGE' THEN 0
-                ELSE least(o.q, greatest(0, b.surplus - o.before_q)) END AS from_surplus,
-           CASE WHEN o.draft_type = 'INVENTORY_SHORTAGE' THEN least(o.q, greatest(0, b.stock - o.before_q))
-                -- stock left after the shortage lines, less what earlier weigh-ins took from stock
-                ELSE least(o.q - least(o.q, greatest(0, b.surplus - o.before_q)),
-                           greatest(0, greatest(0, b.stock - o.shortage_demand)
-                                       - greatest(0, o.before_q - b.surplus)))
-           END AS from_stock
-    FROM ordered o
-    JOIN balances b ON b.location_id = o.location_id AND b.batch_id = o.batch_id
+    SELECT g.* FROM readable_groups g
+    WHERE g.group_id = coalesce(%(group_id)s::bigint,
+                                (SELECT draft_group_id FROM weigh_in_drafts WHERE id = %(draft_id)s::bigint))
 ), alloc AS (
-    SELECT t.*, t.q - t.from_surplus - t.from_stock AS shortage FROM taken t
+    SELECT a.* FROM target t CROSS JOIN LATERAL group_allocation(t.group_id) a
 ), verdict AS (
-    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
-                WHEN (SELECT status FROM target) <> 'DRAFT' THEN 'not_draft'
-                WHEN %(draft_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM lines) > 1 THEN 'group_required'
-                WHEN NOT EXISTS (SELECT 1 FROM lines) THEN 'empty'
-                WHEN EXISTS (SELECT 1 FROM alloc WHERE shortage > 0) THEN 'short'
-                ELSE 'approved' END AS outcome
+    SELECT o.outcome, o.outcome = 'approved' AS ok
+    FROM (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'not_found'
+                      WHEN (SELECT group_status FROM target) <> 'DRAFT' THEN 'not_draft'
+                      WHEN %(draft_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM alloc) > 1 THEN 'group_required'
+                      WHEN NOT EXISTS (SELECT 1 FROM alloc) THEN 'empty'
+                      WHEN EXISTS (SELECT 1 FROM alloc WHERE shortage > 0) THEN 'short'
+                      ELSE 'approved' END AS outcome) o
 ), per_key AS (
     SELECT a.location_id, a.batch_id, sum(a.from_stock) AS stock_used, sum(a.from_surplus) AS surplus_used
     FROM alloc a, verdict v
-    WHERE v.outcome = 'approved'
+    WHERE v.ok
     GROUP BY a.location_id, a.batch_id
 ), stock_moved AS (
     UPDATE stock s SET quantity_kg = s.quantity_kg - k.stock_used, updated_at = now()
@@ -305,59 +276,49 @@ WITH target AS (
     INSERT INTO transactions (tx_type, bucket, quantity_kg, location_id, article_id, batch_id, user_id, source,
                               client_event_id, draft_id, draft_group_id, meta)
     SELECT m.tx_type, m.bucket, m.quantity_kg, a.location_id, a.article_id, a.batch_id, %(actor_id)s, a.source,
-           a.client_event_id, a.id, t.id, jsonb_build_object('created_by_user_id', a.created_by_user_id)
+           a.client_event_id, a.id, a.draft_group_id, jsonb_build_object('created_by_user_id', a.created_by_user_id)
     FROM alloc a
-    CROSS JOIN target t
     CROSS JOIN verdict v
     CROSS JOIN LATERAL (VALUES
-        ('WEIGH_IN', NULL, a.q, a.draft_type = 'WEIGH_IN'),
+        ('WEIGH_IN', NULL, a.quantity_kg, a.draft_type = 'WEIGH_IN'),
         ('SURPLUS_CONSUMED', 'SURPLUS', -a.from_surplus, a.draft_type = 'WEIGH_IN' AND a.from_surplus > 0),
         ('STOCK_CONSUMED', 'STOCK', -a.from_stock, a.draft_type = 'WEIGH_IN' AND a.from_stock > 0),
-        ('INVENTORY_ADJUSTMENT', 'STOCK', -a.q, a.draft_type = 'INVENTORY_SHORTAGE')
+        ('INVENTORY_ADJUSTMENT', 'STOCK', -a.quantity_kg, a.draft_type = 'INVENTORY_SHORTAGE')
     ) AS m (tx_type, bucket, quantity_kg, wanted)
-    WHERE v.outcome = 'approved' AND m.wanted
+    WHERE v.ok AND m.wanted
     ORDER BY a.id
 ), lines_done AS (
     UPDATE weigh_in_drafts d
     SET status = 'APPROVED', consumed_surplus_kg = a.from_surplus, consumed_stock_kg = a.from_stock,
         updated_at = now()
     FROM alloc a, verdict v
-    WHERE d.id = a.id AND v.outcome = 'approved'
+    WHERE d.id = a.id AND v.ok
 ), group_done AS (
     UPDATE draft_groups g
     SET status = 'APPROVED', decided_by_user_id = %(actor_id)s, decided_at = now(), decision_note = %(note)s
     FROM target t, verdict v
-    WHERE g.id = t.id AND v.outcome = 'approved'
-), unlisted AS (
-    DELETE FROM pending_groups p USING target t, verdict v WHERE p.group_id = t.id AND v.outcome = 'approved'
+    WHERE g.id = t.group_id AND v.ok
 ), audit AS (
     INSERT INTO approval_actions (action, draft_group_id, actor_user_id, old_value, new_value, note)
-    SELECT 'APPROVE', t.id, %(actor_id)s, '{"status": "DRAFT"}',
+    SELECT 'APPROVE', t.group_id, %(actor_id)s, '{"status": "DRAFT"}',
            jsonb_build_object('status', 'APPROVED', 'lines', (SELECT count(*) FROM alloc)), %(note)s
     FROM target t, verdict v
-    WHERE v.outcome = 'approved'
+    WHERE v.ok
 )
-SELECT v.outcome,
-       t.id AS group_id, t.name AS group_name,
-       CASE WHEN v.outcome = 'approved' THEN 'APPROVED' ELSE t.status END AS group_status,
-       t.source AS group_source, t.location_id AS group_location_id,
-       t.created_by_user_id AS group_created_by_user_id, u.username AS group_created_by_name,
-       t.created_at AS group_created_at,
-       coalesce(sum(a.q) OVER (), 0.00) AS total_quantity_kg,
-       CASE WHEN v.outcome = 'approved' THEN %(actor_id)s::bigint END AS decided_by_user_id,
-       CASE WHEN v.outcome = 'approved' THEN now() END AS decided_at,
-       CASE WHEN v.outcome = 'approved' THEN %(note)s::text END AS decision_note,
-       a.id, t.id AS draft_group_id, a.location_id, a.article_id, a.batch_id, a.q AS quantity_kg,
-       CASE WHEN v.outcome = 'approved' THEN 'APPROVED' ELSE 'DRAFT' END AS status,
+SELECT v.outcome, t.group_id, t.group_name, CASE WHEN v.ok THEN 'APPROVED' ELSE t.group_status END AS group_status,
+       t.group_source, t.group_location_id, t.group_created_by_user_id, t.group_created_by_name, t.group_created_at,
+       coalesce(sum(a.quantity_kg) OVER (), 0.00) AS total_quantity_kg,
+       CASE WHEN v.ok THEN %(actor_id)s::bigint END AS decided_by_user_id,
+       CASE WHEN v.ok THEN now() END AS decided_at,
+       CASE WHEN v.ok THEN %(note)s::text END AS decision_note,
+       a.id, t.group_id AS draft_group_id, a.location_id, a.article_id, a.batch_id, a.quantity_kg,
+       CASE WHEN v.ok THEN 'APPROVED' ELSE 'DRAFT' END AS status,
        a.draft_type, a.source, a.client_event_id, a.note, a.created_by_user_id, a.created_at,
-       ar.article_no, ar.description, b.batch_code, b.expiry_date, ar.uom,
-       CASE WHEN v.outcome = 'approved' THEN a.from_surplus END AS consumed_surplus_kg,
-       CASE WHEN v.outcome = 'approved' THEN a.from_stock END AS consumed_stock_kg,
+       a.article_no, a.description, a.batch_code, a.expiry_date, a.uom,
+       CASE WHEN v.ok THEN a.from_surplus END AS consumed_surplus_kg,
+       CASE WHEN v.ok THEN a.from_stock END AS consumed_stock_kg,
        a.stock AS available_stock_kg, a.surplus AS available_surplus_kg, a.shortage AS shortage_kg
 FROM verdict v
 LEFT JOIN target t ON true
-LEFT JOIN users u ON u.id = t.created_by_user_id
 LEFT JOIN alloc a ON true
-LEFT JOIN articles ar ON ar.id = a.article_id
-LEFT JOIN batches b ON b.id = a.batch_id
 ORDER BY a.id
