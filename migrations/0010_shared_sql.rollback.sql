@@ -17,6 +17,8 @@ DROP FUNCTION matching_articles(boolean, boolean, text);
 DROP VIEW readable_articles;
 DROP FUNCTION matching_ledger_rows(text, text, bigint, bigint, bigint, text, timestamptz, timestamptz);
 DROP VIEW ledger_rows;
+DROP FUNCTION group_filters_match(text, bigint, bigint, text, bigint, bigint);
 DROP FUNCTION group_allocation(bigint);
+DROP VIEW pending_group_summaries;
 DROP VIEW readable_groups;
 DROP VIEW readable_drafts;

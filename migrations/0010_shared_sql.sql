@@ -22,6 +22,15 @@ SELECT g.id AS group_id, g.name AS group_name, g.status AS group_status, g.sourc
 FROM draft_groups g
 JOIN users u ON u.id = g.created_by_user_id;
 
+-- A DRAFT group as the DRAFT list shows it, read from pending_groups alone. The creator's name comes by
+-- a LEFT JOIN on the users key, which the planner drops where the name is not read (a count).
+CREATE VIEW pending_group_summaries AS
+SELECT p.group_id AS id, p.name, 'DRAFT'::text AS status, p.source, p.location_id, p.created_by_user_id,
+       u.username AS created_by_name, p.created_at, NULL::bigint AS decided_by_user_id,
+       NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
+FROM pending_groups p
+LEFT JOIN users u ON u.id = p.created_by_user_id;
+
 -- The approval's allocation (SPEC §5), per readable line of a group: per (location, batch) key,
 -- INVENTORY_SHORTAGE lines are served first, from stock only, in draft-id order; then WEIGH_IN lines in
 -- draft-id order, each taking surplus first, then the stock that is left. Each line comes with its key's
@@ -64,6 +73,15 @@ LANGUAGE sql STABLE AS $$
             WHERE d.draft_group_id = $1
         ) l
     ) t
+$$;
+
+-- The filters of GET /api/draft-groups besides status, for draft_groups and pending_groups rows alike:
+-- each NULL filter matches every group. A plain expression: the planner inlines it where it is used.
+CREATE FUNCTION group_filters_match(source text, location_id bigint, created_by_user_id bigint,
+                                    wanted_source text, wanted_location_id bigint, wanted_created_by bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ($4 IS NULL OR $1 = $4) AND ($5 IS NULL OR $2 = $5) AND ($6 IS NULL OR $3 = $6)
 $$;
 
 -- A ledger row as the API and the reports show it, with readable names.

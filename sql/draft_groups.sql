@@ -113,9 +113,8 @@ ORDER BY d.id
 WITH matching AS NOT MATERIALIZED (
     SELECT g.* FROM draft_groups g
     WHERE (%(status)s::text IS NULL OR g.status = %(status)s)
-      AND (%(source)s::text IS NULL OR g.source = %(source)s)
-      AND (%(location_id)s::bigint IS NULL OR g.location_id = %(location_id)s)
-      AND (%(created_by)s::bigint IS NULL OR g.created_by_user_id = %(created_by)s)
+      AND group_filters_match(g.source, g.location_id, g.created_by_user_id,
+                              %(source)s::text, %(location_id)s::bigint, %(created_by)s::bigint)
 )
 SELECT counted.total, page.*
 FROM (SELECT count(*) AS total FROM matching) counted
@@ -140,22 +139,14 @@ ORDER BY page.id DESC
 -- so none is pushed off the first page by newer ones), read from pending_groups alone (exactly the DRAFT groups, each with its
 -- list columns, see migration 0007): flat in the size of history, no probe of draft_groups or the lines.
 WITH matching AS NOT MATERIALIZED (
-    SELECT p.* FROM pending_groups p
-    WHERE (%(source)s::text IS NULL OR p.source = %(source)s)
-      AND (%(location_id)s::bigint IS NULL OR p.location_id = %(location_id)s)
-      AND (%(created_by)s::bigint IS NULL OR p.created_by_user_id = %(created_by)s)
+    SELECT p.* FROM pending_group_summaries p
+    WHERE group_filters_match(p.source, p.location_id, p.created_by_user_id,
+                              %(source)s::text, %(location_id)s::bigint, %(created_by)s::bigint)
 )
 SELECT counted.total, page.*
 FROM (SELECT count(*) AS total FROM matching) counted
 LEFT JOIN LATERAL (
-    SELECT p.group_id AS id, p.name, 'DRAFT'::text AS status, p.source, p.location_id, p.created_by_user_id,
-           u.username AS created_by_name, p.created_at, NULL::bigint AS decided_by_user_id,
-           NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
-    FROM matching p
-    JOIN users u ON u.id = p.created_by_user_id
-    WHERE p.group_id > coalesce(%(after_id)s::bigint, 0)
-    ORDER BY p.group_id
-    LIMIT %(limit)s
+    SELECT * FROM matching p WHERE p.id > coalesce(%(after_id)s::bigint, 0) ORDER BY p.id LIMIT %(limit)s
 ) page ON true
 ORDER BY page.id
 
@@ -166,14 +157,8 @@ ORDER BY page.id
 SELECT counted.total, page.*
 FROM (SELECT count(*) AS total FROM pending_groups) counted
 LEFT JOIN LATERAL (
-    SELECT p.group_id AS id, p.name, 'DRAFT'::text AS status, p.source, p.location_id, p.created_by_user_id,
-           u.username AS created_by_name, p.created_at, NULL::bigint AS decided_by_user_id,
-           NULL::timestamptz AS decided_at, p.line_count, p.total_quantity_kg
-    FROM pending_groups p
-    JOIN users u ON u.id = p.created_by_user_id
-    WHERE p.group_id > coalesce(%(after_id)s::bigint, 0)
-    ORDER BY p.group_id
-    LIMIT %(limit)s
+    SELECT * FROM pending_group_summaries p
+    WHERE p.id > coalesce(%(after_id)s::bigint, 0) ORDER BY p.id LIMIT %(limit)s
 ) page ON true
 ORDER BY page.id
 
