@@ -289,6 +289,10 @@ def summary_item(row: dict) -> dict:
 
 
 def reconcile(db: Database) -> dict:
-    """Every (location, batch, bucket) whose balance differs from its ledger sum, as one page."""
-    rows = db.query("reconcile_inventory")
-    return {"items": rows, "total": len(rows), "next_cursor": None}
+    """Every (location, batch, bucket) whose balance differs from its ledger sum, as one page, and the DRAFT
+    groups whose entry in pending_groups (the queue the DRAFT list reads) is wrong, missing or extra."""
+    rows, drift = db.transaction(
+        ("reconcile_inventory", None), ("pending_groups_drift", None), isolation=REPEATABLE_READ
+    )
+    drifted = [row["group_id"] for row in drift]
+    return {"items": rows, "total": len(rows), "next_cursor": None, "pending_group_drift": drifted}

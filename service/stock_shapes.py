@@ -141,6 +141,16 @@ class Unreconciled(Struct):
     difference: float
 
 
+class Reconciliation(Struct):
+    """The reconciliation: unbalanced keys (a page holding all), and the DRAFT groups whose queue entry
+    drifted from the groups' own rows; both empty when healthy."""
+
+    items: list[Unreconciled]
+    total: int
+    next_cursor: str | None
+    pending_group_drift: list[int]
+
+
 class Transaction(Struct):
     id: int
     occurred_at: datetime

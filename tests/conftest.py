@@ -437,7 +437,12 @@ class Stockroom:
         """Keys whose balance differs from the sum of their ledger rows (empty when healthy): the
         statement behind GET /api/inventory/reconcile."""
         with psycopg.connect(self.url) as conn:
-            return conn.execute(Statements().reconcile_inventory).fetchall()
+            return conn.execute(STATEMENTS.reconcile_inventory).fetchall()
+
+    def pending_group_drift(self) -> list:
+        """DRAFT groups whose pending_groups entry is wrong, missing or extra (empty when healthy)."""
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(STATEMENTS.pending_groups_drift).fetchall()
 
 
 @pytest.fixture
@@ -446,6 +451,7 @@ def stockroom(database_url):
     room.location("13")
     yield room
     assert room.unreconciled() == [], "a balance differs from its ledger sum"
+    assert room.pending_group_drift() == [], "pending_groups drifted from the DRAFT groups"
 
 
 @pytest.fixture
@@ -456,3 +462,4 @@ def reconciled(client, as_admin):
     result = client.simulate_get("/api/inventory/reconcile", headers=as_admin)
     assert result.status_code == 200, result.text
     assert result.json["items"] == [], "a balance differs from its ledger sum"
+    assert result.json["pending_group_drift"] == [], "pending_groups drifted from the DRAFT groups"

@@ -314,3 +314,17 @@ def test_reconcile_lists_a_key_whose_balance_differs_from_its_ledger(client, as_
             assert result.json["total"] == 1
         finally:
             conn.execute("UPDATE stock SET quantity_kg = 10 WHERE batch_id = %s", (batch,))
+
+
+def test_reconcile_lists_a_draft_group_whose_pending_groups_entry_drifted(client, as_admin, stockroom):
+    article, batch = stockroom.paint_batch(stock="10")
+    group = create(client, as_admin, [line(article, batch, "2")]).json["id"]
+    assert client.simulate_get("/api/inventory/reconcile", headers=as_admin).json["pending_group_drift"] == []
+    with psycopg.connect(stockroom.url, autocommit=True) as conn:
+        conn.execute("UPDATE pending_groups SET line_count = 7 WHERE group_id = %s", (group,))
+        try:
+            result = client.simulate_get("/api/inventory/reconcile", headers=as_admin)
+            assert result.status_code == 200
+            assert result.json["pending_group_drift"] == [group]
+        finally:
+            conn.execute("UPDATE pending_groups SET line_count = 1 WHERE group_id = %s", (group,))

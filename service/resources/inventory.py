@@ -242,9 +242,10 @@ class Summary:
 class Reconcile:
     doc = {
         "get": operation(
-            "Every (location, batch, bucket) whose balance differs from its ledger sum; empty when healthy",
+            "Every (location, batch, bucket) whose balance differs from its ledger sum, and every DRAFT "
+            "group whose pending_groups entry drifted; both empty when healthy",
             access=ADMIN,
-            response=shapes.Page[stock_shapes.Unreconciled],
+            response=stock_shapes.Reconciliation,
         )
     }
 
