@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from . import __version__
-from .auth import ANY, PUBLIC
+from .auth import ADMIN, ANY, PUBLIC
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -77,6 +77,23 @@ def operation(
     if public:
         op["security"] = []
     return op
+
+
+def creates(summary: str, body: dict, response: type, errors: tuple[int, ...] = (), *, access: str = ADMIN):
+    """An admin's POST that answers 201 with what it made."""
+    return operation(summary, access=access, body=body, ok=201, response=response, errors=errors)
+
+
+def changes(
+    summary: str, body: dict, response: type, errors: tuple[int, ...] = (), *, access: str = ADMIN, **more
+):
+    """A write with a body (an admin's, unless `access` says otherwise) that answers 200."""
+    return operation(summary, access=access, body=body, response=response, errors=errors, **more)
+
+
+def reads(summary: str, response: type, errors: tuple[int, ...] = (), *, access: str = ANY, **more):
+    """A read without a body: `more` may hold its query `params` and `csv`."""
+    return operation(summary, access=access, response=response, errors=errors, **more)
 
 
 def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:

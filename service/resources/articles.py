@@ -17,7 +17,7 @@ from ..auth import ADMIN
 from ..db import Database
 from ..idempotency import keyed, not_keyed
 from ..listing import answer_whole, wants_whole_list
-from ..openapi import operation, query
+from ..openapi import changes, creates, operation, query, reads
 from ..pagination import LIST_PARAMS, Page
 from ..validation import QUANTITY, Schema, obj, query_bool, query_choice, query_param, text
 
@@ -44,9 +44,9 @@ IN_USE_ERRORS = (404, 409)
 
 class Articles:
     doc = {
-        "get": operation(
+        "get": reads(
             "List articles by article_no, with aliases and last_consumed_at",
-            response=shapes.Page[shapes.Article],
+            shapes.Page[shapes.Article],
             params=[
                 *LIST_PARAMS,
                 query("active", {"enum": list(ACTIVE)}, "default true"),
@@ -56,14 +56,7 @@ class Articles:
                 query("is_paint", {"enum": ["true", "false"]}),
             ],
         ),
-        "post": operation(
-            "Create an article (409 DUPLICATE_ARTICLE)",
-            access=ADMIN,
-            body=CREATE.schema,
-            ok=201,
-            response=shapes.Article,
-            errors=(409,),
-        ),
+        "post": creates("Create an article (409 DUPLICATE_ARTICLE)", CREATE.schema, shapes.Article, (409,)),
     }
 
     def __init__(self, db: Database):
@@ -91,15 +84,12 @@ class Articles:
 
 class ArticleItem:
     doc = {
-        "get": operation(
-            "One article by article_no, with its aliases", response=shapes.Article, errors=(404,)
-        ),
-        "patch": operation(
+        "get": reads("One article by article_no, with its aliases", shapes.Article, (404,)),
+        "patch": changes(
             "Edit an article (by id); null clears an optional field",
-            access=ADMIN,
-            body=EDIT.schema,
-            response=shapes.Article,
-            errors=IN_USE_ERRORS,
+            EDIT.schema,
+            shapes.Article,
+            IN_USE_ERRORS,
         ),
         "delete": operation(
             "Delete an article (by id) that nothing references (409 ARTICLE_IN_USE with counts)",
@@ -109,18 +99,11 @@ class ArticleItem:
         ),
     }
     doc_archive = {
-        "post": operation(
-            "Archive an article (by id): no new drafts or receipts",
-            access=ADMIN,
-            response=shapes.Article,
-            errors=(404,),
+        "post": reads(
+            "Archive an article (by id): no new drafts or receipts", shapes.Article, (404,), access=ADMIN
         )
     }
-    doc_restore = {
-        "post": operation(
-            "Restore an archived article (by id)", access=ADMIN, response=shapes.Article, errors=(404,)
-        )
-    }
+    doc_restore = {"post": reads("Restore an archived article (by id)", shapes.Article, (404,), access=ADMIN)}
 
     def __init__(self, db: Database):
         self.db = db
@@ -149,10 +132,10 @@ class ArticleItem:
 
 class ArticleResolve:
     doc = {
-        "get": operation(
+        "get": reads(
             "The article a scanned or typed code names: article_no, then alias, then barcode",
-            response=shapes.ResolvedArticle,
-            errors=(404, 409),
+            shapes.ResolvedArticle,
+            (404, 409),
             params=[query("query", {"type": "string", "minLength": 1, "maxLength": 200})],
         )
     }
@@ -166,19 +149,12 @@ class ArticleResolve:
 
 class Aliases:
     doc = {
-        "get": operation(
-            "An article's aliases (by article id)",
-            access=ADMIN,
-            response=shapes.Page[shapes.Alias],
-            errors=(404,),
-        ),
-        "post": operation(
+        "get": reads("An article's aliases (by article id)", shapes.Page[shapes.Alias], (404,), access=ADMIN),
+        "post": creates(
             "Add an alias (upper-cased, trimmed; globally unique; at most 5 per article)",
-            access=ADMIN,
-            body=ALIAS_CREATE.schema,
-            ok=201,
-            response=shapes.Alias,
-            errors=(404, 409),
+            ALIAS_CREATE.schema,
+            shapes.Alias,
+            (404, 409),
         ),
     }
 

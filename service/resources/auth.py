@@ -8,10 +8,10 @@ import functools
 import falcon
 
 from .. import accounts, shapes
-from ..auth import PUBLIC, UserCache, bearer_token
+from ..auth import ANY, PUBLIC, UserCache, bearer_token
 from ..db import Database
 from ..idempotency import keyed, not_keyed
-from ..openapi import operation
+from ..openapi import changes, reads
 from ..passwords import MAX_LENGTH, Passwords
 from ..ratelimit import LoginLimit, PasswordGuessLimit
 from ..tokens import TokenIssuer
@@ -30,12 +30,12 @@ CHANGE_PASSWORD = Schema(
 
 class Login:
     doc = {
-        "post": operation(
+        "post": changes(
             "Sign in; 6 attempts a minute per client IP",
+            LOGIN.schema,
+            shapes.Tokens,
+            (401, 429),
             access=PUBLIC,
-            body=LOGIN.schema,
-            response=shapes.Tokens,
-            errors=(401, 429),
         )
     }
 
@@ -54,13 +54,13 @@ class Login:
 
 class Refresh:
     doc = {
-        "post": operation(
+        "post": changes(
             "New access and refresh tokens for a refresh token sent as Bearer",
+            EMPTY.schema,
+            shapes.Tokens,
+            (401,),
             access=PUBLIC,
-            body=EMPTY.schema,
             body_required=False,
-            response=shapes.Tokens,
-            errors=(401,),
         )
     }
 
@@ -79,12 +79,13 @@ class Refresh:
 
 class Logout:
     doc = {
-        "post": operation(
+        "post": changes(
             "End a login: revoke a refresh token's family and its access tokens (without a refresh"
             " token, all of the caller's logins)",
-            body=LOGOUT.schema,
+            LOGOUT.schema,
+            shapes.Revoked,
+            access=ANY,
             body_required=False,
-            response=shapes.Revoked,
         )
     }
 
@@ -100,7 +101,7 @@ class Logout:
 
 
 class Me:
-    doc = {"get": operation("The signed-in user", response=shapes.Me)}
+    doc = {"get": reads("The signed-in user", shapes.Me)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = req.context.user._asdict()
@@ -108,12 +109,13 @@ class Me:
 
 class ChangePassword:
     doc = {
-        "post": operation(
+        "post": changes(
             "Change one's own password; the user's other logins end (refresh and access tokens). Failed"
             " checks of the current password are limited per user and per client IP",
-            body=CHANGE_PASSWORD.schema,
-            response=shapes.PasswordChanged,
-            errors=(429,),
+            CHANGE_PASSWORD.schema,
+            shapes.PasswordChanged,
+            (429,),
+            access=ANY,
         )
     }
 

@@ -7,12 +7,11 @@ import falcon
 
 from .. import batches, shapes
 from ..articles import ACTIVE
-from ..auth import ADMIN
 from ..batches import LISTED_BATCH_FIELDS
 from ..db import Database
 from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
-from ..openapi import operation, query
+from ..openapi import changes, creates, query, reads
 from ..pagination import LIST_PARAMS, Page
 from ..validation import DATE, ID, Schema, obj, query_choice, query_int, text
 
@@ -40,10 +39,10 @@ EDIT = Schema(
 
 class ArticleBatches:
     doc = {
-        "get": operation(
+        "get": reads(
             "An article's batches (by article_no) in FEFO order: earliest expiry first, then code",
-            response=shapes.Page[shapes.ListedBatch],
-            errors=(404,),
+            shapes.Page[shapes.ListedBatch],
+            (404,),
             params=[
                 *LIST_PARAMS,
                 query("active", {"enum": list(ACTIVE)}, "default true"),
@@ -73,13 +72,11 @@ class ArticleBatches:
 
 class Batches:
     doc = {
-        "post": operation(
+        "post": creates(
             "Create a paint batch (400 INVALID_BATCH_FORMAT, 409 DUPLICATE_BATCH)",
-            access=ADMIN,
-            body=CREATE.schema,
-            ok=201,
-            response=shapes.Batch,
-            errors=(404, 409),
+            CREATE.schema,
+            shapes.Batch,
+            (404, 409),
         )
     }
 
@@ -102,12 +99,11 @@ class Batches:
 
 class BatchItem:
     doc = {
-        "patch": operation(
+        "patch": changes(
             "Edit a batch: note, is_active, and expiry_date only while it is unset (409 EXPIRY_ALREADY_SET)",
-            access=ADMIN,
-            body=EDIT.schema,
-            response=shapes.Batch,
-            errors=(404, 409),
+            EDIT.schema,
+            shapes.Batch,
+            (404, 409),
         )
     }
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import falcon
 
 from .. import draft_groups, shapes
-from ..auth import ADMIN, User
+from ..auth import ANY, User
 from ..db import READ_COMMITTED, Database
 from ..draft_groups import CLIENT_SOURCES, DRAFT_TYPES, MAX_LINES, SOURCES, STATUSES
 from ..idempotency import keyed
-from ..openapi import operation, query
+from ..openapi import changes, creates, query, reads
 from ..pagination import LIST_PARAMS, Page
 from ..validation import ID, QUANTITY, Schema, obj, query_choice, query_int, query_param, text
 
@@ -46,6 +46,16 @@ DRAFT_EDIT = Schema({**obj({"quantity_kg": QUANTITY, "note": LINE_INPUT["note"]}
 RENAME = Schema(obj({"name": text(200)}, ["name"]))
 DECISION = Schema(obj({"note": {"anyOf": [text(1000, 0), {"type": "null"}]}}))
 CREATED_BY = query("created_by", {"type": "string", "pattern": "^(me|[0-9]+)$"}, "`me` or a user id")
+STATUS, LOCATION = query("status", {"enum": list(STATUSES)}), query("location_id", ID)
+GROUP_LIST_PARAMS = [*LIST_PARAMS, STATUS, query("source", {"enum": list(SOURCES)}), LOCATION, CREATED_BY]
+DRAFT_LIST_PARAMS = [
+    *LIST_PARAMS,
+    STATUS,
+    query("draft_type", {"enum": list(DRAFT_TYPES)}),
+    LOCATION,
+    query("article_id", ID),
+    CREATED_BY,
+]
 
 
 def decision_note(req: falcon.Request) -> str | None:
@@ -59,16 +69,7 @@ def created_by_filter(req: falcon.Request) -> int | None:
 
 
 def decision_doc(summary: str, response: type, errors: tuple[int, ...]) -> dict:
-    return {
-        "post": operation(
-            summary,
-            access=ADMIN,
-            body=DECISION.schema,
-            body_required=False,
-            response=response,
-            errors=errors,
-        )
-    }
+    return {"post": changes(summary, DECISION.schema, response, errors, body_required=False)}
 
 
 class DraftResource:
@@ -96,23 +97,17 @@ class DraftResource:
 
 class DraftGroups(DraftResource):
     doc = {
-        "get": operation(
+        "get": reads(
             "List draft groups (operators: their own): DRAFT oldest first (the queue), others newest first",
-            response=shapes.Page[shapes.GroupSummary],
-            params=[
-                *LIST_PARAMS,
-                query("status", {"enum": list(STATUSES)}),
-                query("source", {"enum": list(SOURCES)}),
-                query("location_id", ID),
-                CREATED_BY,
-            ],
+            shapes.Page[shapes.GroupSummary],
+            params=GROUP_LIST_PARAMS,
         ),
-        "post": operation(
+        "post": creates(
             "Create a group with all its lines (or none); a re-send of the same lines answers 200",
-            body=GROUP_CREATE.schema,
-            ok=201,
-            response=shapes.Group,
-            errors=(403, 404, 409),
+            GROUP_CREATE.schema,
+            shapes.Group,
+            (403, 404, 409),
+            access=ANY,
         ),
     }
 
@@ -135,14 +130,9 @@ class DraftGroups(DraftResource):
 
 class DraftGroupItem(DraftResource):
     doc = {
-        "get": operation(
-            "One group with its readable lines (admin or creator)", response=shapes.Group, errors=(404,)
-        ),
-        "patch": operation(
-            "Rename a DRAFT group (admin or creator)",
-            body=RENAME.schema,
-            response=shapes.Group,
-            errors=(404, 409),
+        "get": reads("One group with its readable lines (admin or creator)", shapes.Group, (404,)),
+        "patch": changes(
+            "Rename a DRAFT group (admin or creator)", RENAME.schema, shapes.Group, (404, 409), access=ANY
         ),
     }
     doc_approve = decision_doc(
@@ -168,24 +158,17 @@ class DraftGroupItem(DraftResource):
 
 class Drafts(DraftResource):
     doc = {
-        "get": operation(
+        "get": reads(
             "List drafts (operators: their own): the caller's own first, newest first, then the others",
-            response=shapes.Page[shapes.Draft],
-            params=[
-                *LIST_PARAMS,
-                query("status", {"enum": list(STATUSES)}),
-                query("draft_type", {"enum": list(DRAFT_TYPES)}),
-                query("location_id", ID),
-                query("article_id", ID),
-                CREATED_BY,
-            ],
+            shapes.Page[shapes.Draft],
+            params=DRAFT_LIST_PARAMS,
         ),
-        "post": operation(
+        "post": creates(
             "Create a single draft (a one-line group); a re-send answers 200 with the draft",
-            body=DRAFT_CREATE.schema,
-            ok=201,
-            response=shapes.Draft,
-            errors=(403, 404, 409),
+            DRAFT_CREATE.schema,
+            shapes.Draft,
+            (403, 404, 409),
+            access=ANY,
         ),
     }
 
@@ -211,12 +194,13 @@ class Drafts(DraftResource):
 
 class DraftItem(DraftResource):
     doc = {
-        "get": operation("One draft (admin or creator)", response=shapes.Draft, errors=(404,)),
-        "patch": operation(
+        "get": reads("One draft (admin or creator)", shapes.Draft, (404,)),
+        "patch": changes(
             "Edit quantity_kg / note of a DRAFT line (admin or creator); audited",
-            body=DRAFT_EDIT.schema,
-            response=shapes.Draft,
-            errors=(404, 409),
+            DRAFT_EDIT.schema,
+            shapes.Draft,
+            (404, 409),
+            access=ANY,
         ),
     }
     doc_approve = decision_doc("Approve a single draft's one-line group", shapes.Draft, (404, 409, 503))

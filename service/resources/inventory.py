@@ -13,7 +13,7 @@ from ..errors import ValidationFailed
 from ..filters import summary_filters
 from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
-from ..openapi import operation, query
+from ..openapi import changes, creates, query, reads
 from ..pagination import LIST_PARAMS, Page
 from ..validation import DATE, ID, QUANTITY, Schema, obj, query_date, query_param, text
 
@@ -90,14 +90,12 @@ class InventoryWrite:
 
 class Receive(InventoryWrite):
     doc = {
-        "post": operation(
+        "post": creates(
             "Receive stock: one line or `lines`, all or none; a repeated client_event_id answers 200 "
             "with the first receipt and books nothing",
-            access=ADMIN,
-            body=RECEIVE.schema,
-            ok=201,
-            response=stock_shapes.Receipt,
-            errors=(404, 409, 503),
+            RECEIVE.schema,
+            stock_shapes.Receipt,
+            (404, 409, 503),
         )
     }
 
@@ -129,10 +127,10 @@ class Receive(InventoryWrite):
 
 class Receipts:
     doc = {
-        "get": operation(
+        "get": reads(
             "Receipt history, newest first, lines grouped per receipt",
+            stock_shapes.ReceiptHistory,
             access=ADMIN,
-            response=stock_shapes.ReceiptHistory,
             params=[
                 *LIST_PARAMS,
                 query("order_number", {"type": "string"}, "trimmed and upper-cased, exact"),
@@ -166,13 +164,12 @@ class Receipts:
 
 class Count(InventoryWrite):
     doc = {
-        "post": operation(
+        "post": changes(
             "Inventory count of one (location, batch): over adds surplus, under takes surplus first and "
             "drafts the rest as an INVENTORY_SHORTAGE group",
-            access=ADMIN,
-            body=COUNT.schema,
-            response=stock_shapes.Count,
-            errors=(404, 409, 503),
+            COUNT.schema,
+            stock_shapes.Count,
+            (404, 409, 503),
         )
     }
 
@@ -191,12 +188,11 @@ class Count(InventoryWrite):
 
 class Adjust(InventoryWrite):
     doc = {
-        "post": operation(
+        "post": changes(
             "Set or change stock or surplus of one (location, batch) directly; never below zero",
-            access=ADMIN,
-            body=ADJUST.schema,
-            response=stock_shapes.Adjustment,
-            errors=(404, 409, 503),
+            ADJUST.schema,
+            stock_shapes.Adjustment,
+            (404, 409, 503),
         )
     }
 
@@ -209,9 +205,9 @@ class Adjust(InventoryWrite):
 
 class Summary:
     doc = {
-        "get": operation(
+        "get": reads(
             "Balances per (location, batch) with pending_qty; rows with total 0 only with include_empty",
-            response=shapes.Page[stock_shapes.InventoryRow],
+            shapes.Page[stock_shapes.InventoryRow],
             params=[
                 *LIST_PARAMS,
                 query("location_id", ID),
@@ -241,11 +237,11 @@ class Summary:
 
 class Reconcile:
     doc = {
-        "get": operation(
+        "get": reads(
             "Every (location, batch, bucket) whose balance differs from its ledger sum, and every DRAFT "
             "group whose pending_groups entry drifted; both empty when healthy",
+            stock_shapes.Reconciliation,
             access=ADMIN,
-            response=stock_shapes.Reconciliation,
         )
     }
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import falcon
 
 from .. import locations, shapes
-from ..auth import ADMIN
 from ..db import Database
 from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
 from ..locations import LOCATION_FIELDS
-from ..openapi import operation
+from ..openapi import creates, reads
 from ..pagination import LIST_PARAMS, Page
 from ..validation import Schema, obj, text
 
@@ -21,19 +20,10 @@ CREATE = Schema(
 
 class Locations:
     doc = {
-        "get": operation(
-            "List locations; `is_default` marks the default",
-            params=LIST_PARAMS,
-            response=shapes.Page[shapes.Location],
+        "get": reads(
+            "List locations; `is_default` marks the default", shapes.Page[shapes.Location], params=LIST_PARAMS
         ),
-        "post": operation(
-            "Create a location (409 DUPLICATE_LOCATION)",
-            access=ADMIN,
-            body=CREATE.schema,
-            ok=201,
-            response=shapes.Location,
-            errors=(409,),
-        ),
+        "post": creates("Create a location (409 DUPLICATE_LOCATION)", CREATE.schema, shapes.Location, (409,)),
     }
 
     def __init__(self, db: Database, default_location_code: str):

@@ -16,7 +16,7 @@ from ..db import Database
 from ..exports import csv_line
 from ..filters import LEDGER_PARAMS, ledger_filters, summary_filters
 from ..listing import json_items, row_chunks, started
-from ..openapi import operation, query
+from ..openapi import query, reads
 from ..validation import query_choice
 
 FORMATS = ("json", "csv")
@@ -67,12 +67,12 @@ class Report:
 
 class InventoryReport:
     doc = {
-        "get": operation(
+        "get": reads(
             "Every inventory row (as the summary) as JSON or streamed CSV",
+            shapes.Rows[stock_shapes.InventoryRow],
             access=ADMIN,
-            response=shapes.Rows[stock_shapes.InventoryRow],
-            csv=True,
             params=[FORMAT_PARAM, *INVENTORY_PARAMS],
+            csv=True,
         )
     }
 
@@ -85,12 +85,12 @@ class InventoryReport:
 
 class TransactionsReport:
     doc = {
-        "get": operation(
+        "get": reads(
             "Every ledger row matching the filters, oldest first, as JSON or streamed CSV",
+            shapes.Rows[stock_shapes.Transaction],
             access=ADMIN,
-            response=shapes.Rows[stock_shapes.Transaction],
-            csv=True,
             params=[FORMAT_PARAM, *LEDGER_PARAMS],
+            csv=True,
         )
     }
 

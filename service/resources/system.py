@@ -10,16 +10,12 @@ from .. import __version__, shapes
 from ..auth import PUBLIC
 from ..db import Database
 from ..media import dumps
-from ..openapi import operation
+from ..openapi import operation, reads
 
 
 class Health:
     auth = None  # public, never rate limited
-    doc = {
-        "get": operation(
-            "Liveness and database reachability", access=PUBLIC, response=shapes.Health, errors=(503,)
-        )
-    }
+    doc = {"get": reads("Liveness and database reachability", shapes.Health, (503,), access=PUBLIC)}
 
     def __init__(self, db: Database, environment: str):
         self.db = db

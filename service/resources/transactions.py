@@ -8,16 +8,16 @@ from .. import ledger, shapes, stock_shapes
 from ..auth import ADMIN
 from ..db import Database
 from ..filters import LEDGER_PARAMS, ledger_filters
-from ..openapi import operation
+from ..openapi import reads
 from ..pagination import LIST_PARAMS, Page
 
 
 class Transactions:
     doc = {
-        "get": operation(
+        "get": reads(
             "The ledger, newest first, with readable names (no total)",
+            shapes.LedgerPage[stock_shapes.Transaction],
             access=ADMIN,
-            response=shapes.LedgerPage[stock_shapes.Transaction],
             params=[*LIST_PARAMS, *LEDGER_PARAMS],
         )
     }

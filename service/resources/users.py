@@ -11,7 +11,7 @@ from ..auth import ADMIN, UserCache
 from ..db import Database
 from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
-from ..openapi import operation, query
+from ..openapi import changes, creates, query, reads
 from ..pagination import Page
 from ..passwords import MAX_LENGTH, Passwords
 from ..validation import Schema, obj, text
@@ -37,10 +37,8 @@ PAGE_PARAMS = [
 
 class Users:
     doc = {
-        "get": operation("List users", access=ADMIN, params=PAGE_PARAMS, response=shapes.Page[shapes.User]),
-        "post": operation(
-            "Create a user", access=ADMIN, body=CREATE.schema, ok=201, response=shapes.User, errors=(409,)
-        ),
+        "get": reads("List users", shapes.Page[shapes.User], access=ADMIN, params=PAGE_PARAMS),
+        "post": creates("Create a user", CREATE.schema, shapes.User, (409,)),
     }
 
     def __init__(self, db: Database, passwords: Passwords):
@@ -65,12 +63,11 @@ class Users:
 
 class UserItem:
     doc = {
-        "patch": operation(
+        "patch": changes(
             "Change a user's role, is_active or password; the last active admin stays one",
-            access=ADMIN,
-            body=UPDATE.schema,
-            response=shapes.User,
-            errors=(404, 409),
+            UPDATE.schema,
+            shapes.User,
+            (404, 409),
         )
     }
 
