@@ -77,8 +77,8 @@ def route_catalog(config: Config, db: Database, tokens: TokenIssuer, user_cache:
     password_guesses = PasswordGuessLimit(limit_store, addresses)
 
     here = config.default_location_code
-    group_item = drafts.DraftGroupItem(db, here)
-    draft_item = drafts.DraftItem(db, here)
+    group_item = drafts.DraftGroupItem(db)
+    draft_item = drafts.DraftItem(db)
     article_item = articles.ArticleItem(db)
     spec = system.OpenApi()
     routes = [

@@ -7,13 +7,11 @@ and plain values; it returns rows in the answer's shape, or raises the error of 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from . import shapes
 from .articles import active_filter, article_no
 from .db import REPEATABLE_READ, Database
-from .errors import ValidationFailed
 from .refusals import refuse
 
 BATCH_FIELDS = shapes.Batch.__struct_fields__
@@ -21,17 +19,6 @@ LISTED_BATCH_FIELDS = shapes.ListedBatch.__struct_fields__
 
 
 # --- reading ------------------------------------------------------------------------------------------
-
-
-def fefo_position(after: list | None) -> list | None:
-    """A list cursor's position (expiry date or 'infinity', batch code), checked."""
-    if after:
-        try:
-            if after[0] != "infinity":
-                date.fromisoformat(after[0])
-        except ValueError:
-            raise ValidationFailed({"cursor": "is not a cursor this API issued"}) from None
-    return after
 
 
 def list_filters(article: str, active: str | None) -> dict[str, Any]:
@@ -43,8 +30,8 @@ def list_filters(article: str, active: str | None) -> dict[str, Any]:
 def list_params(
     filters: dict[str, Any], location_id: int | None, after: list | None, limit: int | None
 ) -> dict[str, Any]:
-    """Parameters of `list_batches`: the rows after `after` (see `fefo_position`); every row without
-    `limit`; quantities at `location_id` only, when given."""
+    """Parameters of `list_batches`: the rows after `after` (a cursor's expiry and batch code); every
+    row without `limit`; quantities at `location_id` only, when given."""
     return {
         **filters,
         "location_id": location_id,

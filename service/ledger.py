@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import stock_shapes
 from .db import Database
+from .stock_shapes import Transaction
 
 TX_TYPES = ("WEIGH_IN", "SURPLUS_CONSUMED", "STOCK_CONSUMED", "INVENTORY_ADJUSTMENT", "STOCK_RECEIPT")
 BUCKETS = ("STOCK", "SURPLUS")
-TRANSACTION_FIELDS = stock_shapes.Transaction.__struct_fields__
 # every row matching the filters, oldest first (the transactions report)
 REPORT = "report_transactions"
+# its columns: the row's own head first, then where and what (Placed), then who and why
+HEAD = ("id", "occurred_at", "tx_type", "bucket", "quantity_kg")
+TRANSACTION_FIELDS = (*HEAD, *(field for field in Transaction.__struct_fields__ if field not in HEAD))
 
 
 def transactions(db: Database, filters: dict[str, Any], page: dict) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 from typing import Any
 
@@ -31,7 +32,6 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def operation(
-    summary: str,
     *,
     access: str = ANY,
     body: dict[str, Any] | None = None,
@@ -43,11 +43,12 @@ def operation(
     params: list[dict[str, Any]] | None = None,
     database: bool = True,
 ) -> dict[str, Any]:
-    """One operation object. `access` (PUBLIC, ANY signed-in user, ADMIN) is also what the auth
-    middleware enforces, so the description and the behaviour cannot drift apart. `response` is the
-    answer's shape (a Struct of service/shapes.py; `document` turns it into a schema); a 204 has none.
-    The error statuses every such operation can answer are added here: 400 for a body or parameters,
-    413/415 for a body, 401/403 for access, 503 for the database."""
+    """One operation object; its summary is the responder's docstring (`document` adds it). `access`
+    (PUBLIC, ANY signed-in user, ADMIN) is also what the auth middleware enforces, so the description and
+    the behaviour cannot drift apart. `response` is the answer's shape (a Struct of service/shapes.py;
+    `document` turns it into a schema); a 204 has none. The error statuses every such operation can
+    answer are added here: 400 for a body or parameters, 413/415 for a body, 401/403 for access, 503 for
+    the database."""
     public, role = access == PUBLIC, (access if access not in (PUBLIC, ANY) else None)
     if ok == 204:
         responses: dict[str, Any] = {"204": {"description": "No content"}}
@@ -69,7 +70,7 @@ def operation(
         codes.add(503)
     for code in sorted(codes):
         responses[str(code)] = {"$ref": "#/components/responses/Error"}
-    op: dict[str, Any] = {"summary": summary, "responses": responses, "x-access": access}
+    op: dict[str, Any] = {"responses": responses, "x-access": access}
     if body is not None:
         op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
     if params:
@@ -79,21 +80,19 @@ def operation(
     return op
 
 
-def creates(summary: str, body: dict, response: type, errors: tuple[int, ...] = (), *, access: str = ADMIN):
+def creates(body: dict, response: type, errors: tuple[int, ...] = (), *, access: str = ADMIN):
     """An admin's POST that answers 201 with what it made."""
-    return operation(summary, access=access, body=body, ok=201, response=response, errors=errors)
+    return operation(access=access, body=body, ok=201, response=response, errors=errors)
 
 
-def changes(
-    summary: str, body: dict, response: type, errors: tuple[int, ...] = (), *, access: str = ADMIN, **more
-):
+def changes(body: dict, response: type, errors: tuple[int, ...] = (), *, access: str = ADMIN, **more):
     """A write with a body (an admin's, unless `access` says otherwise) that answers 200."""
-    return operation(summary, access=access, body=body, response=response, errors=errors, **more)
+    return operation(access=access, body=body, response=response, errors=errors, **more)
 
 
-def reads(summary: str, response: type, errors: tuple[int, ...] = (), *, access: str = ANY, **more):
+def reads(response: type, errors: tuple[int, ...] = (), *, access: str = ANY, **more):
     """A read without a body: `more` may hold its query `params` and `csv`."""
-    return operation(summary, access=access, response=response, errors=errors, **more)
+    return operation(access=access, response=response, errors=errors, **more)
 
 
 def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
@@ -128,6 +127,11 @@ IDEMPOTENCY_KEY = {
 }
 
 
+def summary(responder) -> str:
+    """An operation's summary: the first paragraph of its responder's docstring, on one line."""
+    return " ".join(inspect.getdoc(responder).split("\n\n")[0].split()).removesuffix(".")
+
+
 def document(routes) -> dict[str, Any]:
     """The whole description. Responders decorated `@keyed` take an Idempotency-Key (409 while the first
     request runs, 422 for another request under the same key)."""
@@ -140,14 +144,14 @@ def document(routes) -> dict[str, Any]:
         for method in METHODS:
             if method not in doc:
                 continue
-            op = copy.deepcopy(doc[method])  # the class's doc stays as declared (types, not refs)
+            responder = getattr(route.resource, f"on_{method}" + (f"_{route.suffix}" if route.suffix else ""))
+            op = {"summary": summary(responder), **copy.deepcopy(doc[method])}  # the doc stays as declared
             names = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
             parameters = [
                 {"name": n, "in": "path", "required": True, "schema": _path_schema(n)} for n in names
             ] + op.get("parameters", [])
             if names:
                 op["responses"].setdefault("404", {"$ref": "#/components/responses/Error"})
-            responder = getattr(route.resource, f"on_{method}" + (f"_{route.suffix}" if route.suffix else ""))
             if getattr(responder, "keyed", False):
                 parameters.append(IDEMPOTENCY_KEY)
                 for code in ("400", "409", "422"):

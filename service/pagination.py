@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import date
 
 import falcon
 import msgspec
@@ -44,7 +45,20 @@ def decode(cursor: str) -> list:
     return values
 
 
-def _fits(value, kind: type | tuple[type, ...]) -> bool:
+# a cursor value's kind: an expiry date in ISO form, or 'infinity' for a batch without one (sorts last)
+EXPIRY = "expiry"
+
+
+def _is_expiry(value) -> bool:
+    try:
+        return isinstance(value, str) and (value == "infinity" or bool(date.fromisoformat(value)))
+    except ValueError:
+        return False
+
+
+def _fits(value, kind: type | tuple[type, ...] | str) -> bool:
+    if kind == EXPIRY:
+        return _is_expiry(value)
     if isinstance(value, bool) or not isinstance(value, kind):
         return False
     return is_id(value) if isinstance(value, int) else True
@@ -66,7 +80,7 @@ class Page:
             raise ValidationFailed({"cursor": "is not a cursor this API issued"})
         return value
 
-    def after_values(self, *kinds: type | tuple[type, ...]) -> list | None:
+    def after_values(self, *kinds: type | tuple[type, ...] | str) -> list | None:
         """A composite keyset position, each value checked against its kind; None without a cursor."""
         if self.after is None:
             return None

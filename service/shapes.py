@@ -44,6 +44,14 @@ class Health(Struct):
     environment: str
 
 
+class OpenApiDocument(Struct):
+    """This description of the API (OpenAPI 3.1)."""
+
+    openapi: str
+    info: dict
+    paths: dict
+
+
 class Me(Struct):
     id: int
     username: str
@@ -191,9 +199,3 @@ class Group(GroupHeader):
     decided_by_user_id: int | None = None  # once decided
     decided_at: datetime | None = None
     decision_note: str | None = None
-
-
-class OpenApiDocument(Struct):
-    openapi: str
-    info: dict
-    paths: dict

@@ -43,6 +43,8 @@ class Receipt(Struct):
 
 
 class HistoryLine(Struct):
+    """One line of a receipt in the receipt history, with its article's and batch's readable names."""
+
     article_id: int
     article_no: str
     description: str
@@ -113,7 +115,9 @@ class Adjustment(Struct):
     note: str
 
 
-class InventoryRow(Struct):
+class Placed(Struct):
+    """Where and what a row is about: its location, article and batch, by id and by readable name."""
+
     location_id: int
     location_code: str
     article_id: int
@@ -121,6 +125,9 @@ class InventoryRow(Struct):
     description: str
     batch_id: int
     batch_code: str
+
+
+class InventoryRow(Placed):
     expiry_date: date | None
     is_paint: bool
     uom: str
@@ -151,19 +158,14 @@ class Reconciliation(Struct):
     pending_group_drift: list[int]
 
 
-class Transaction(Struct):
+class Transaction(Placed):
+    """A ledger row with readable names (the transactions report's columns: ledger.TRANSACTION_FIELDS)."""
+
     id: int
     occurred_at: datetime
     tx_type: str
     bucket: Literal["STOCK", "SURPLUS"] | None
     quantity_kg: float
-    location_id: int
-    location_code: str
-    article_id: int
-    article_no: str
-    description: str
-    batch_id: int
-    batch_code: str
     user_id: int | None
     user_name: str | None
     source: str | None

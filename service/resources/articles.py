@@ -20,6 +20,7 @@ from ..listing import answer_whole, wants_whole_list
 from ..openapi import changes, creates, operation, query, reads
 from ..pagination import LIST_PARAMS, Page
 from ..validation import QUANTITY, Schema, obj, query_bool, query_choice, query_param, text
+from . import Resource
 
 
 def _nullable(schema: dict) -> dict:
@@ -42,10 +43,9 @@ ALIAS_CREATE = Schema(obj({"alias": text(100)}, ["alias"]))
 IN_USE_ERRORS = (404, 409)
 
 
-class Articles:
+class Articles(Resource):
     doc = {
         "get": reads(
-            "List articles by article_no, with aliases and last_consumed_at",
             shapes.Page[shapes.Article],
             params=[
                 *LIST_PARAMS,
@@ -56,13 +56,11 @@ class Articles:
                 query("is_paint", {"enum": ["true", "false"]}),
             ],
         ),
-        "post": creates("Create an article (409 DUPLICATE_ARTICLE)", CREATE.schema, shapes.Article, (409,)),
+        "post": creates(CREATE.schema, shapes.Article, (409,)),
     }
 
-    def __init__(self, db: Database):
-        self.db = db
-
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List articles by article_no, with aliases and last_consumed_at."""
         page = Page(req)
         after = page.after_values(str)
         filters = articles.list_filters(
@@ -78,109 +76,87 @@ class Articles:
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Create an article (409 DUPLICATE_ARTICLE)."""
         resp.media = articles.create(db, CREATE.parse(req))
         resp.status = falcon.HTTP_201
 
 
-class ArticleItem:
+class ArticleItem(Resource):
     doc = {
-        "get": reads("One article by article_no, with its aliases", shapes.Article, (404,)),
-        "patch": changes(
-            "Edit an article (by id); null clears an optional field",
-            EDIT.schema,
-            shapes.Article,
-            IN_USE_ERRORS,
-        ),
-        "delete": operation(
-            "Delete an article (by id) that nothing references (409 ARTICLE_IN_USE with counts)",
-            access=ADMIN,
-            ok=204,
-            errors=IN_USE_ERRORS,
-        ),
+        "get": reads(shapes.Article, (404,)),
+        "patch": changes(EDIT.schema, shapes.Article, IN_USE_ERRORS),
+        "delete": operation(access=ADMIN, ok=204, errors=IN_USE_ERRORS),
     }
-    doc_archive = {
-        "post": reads(
-            "Archive an article (by id): no new drafts or receipts", shapes.Article, (404,), access=ADMIN
-        )
-    }
-    doc_restore = {"post": reads("Restore an archived article (by id)", shapes.Article, (404,), access=ADMIN)}
-
-    def __init__(self, db: Database):
-        self.db = db
+    doc_archive = {"post": reads(shapes.Article, (404,), access=ADMIN)}
+    doc_restore = {"post": reads(shapes.Article, (404,), access=ADMIN)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        """One article by article_no, with its aliases."""
         resp.media = articles.article(self.db, articles.article_no(article))
 
     @keyed()
     def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
+        """Edit an article (by id); null clears an optional field."""
         ident = article_id(article)
         resp.media = articles.edit(db, ident, EDIT.parse(req))
 
     @not_keyed("a repeated delete finds nothing to delete (404)")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
+        """Delete an article (by id) that nothing references (409 ARTICLE_IN_USE with counts)."""
         articles.delete(db, article_id(article))
         resp.status = falcon.HTTP_204
 
     @keyed()
     def on_post_archive(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
+        """Archive an article (by id): no new drafts or receipts."""
         resp.media = articles.set_active(db, article_id(article), False)
 
     @keyed()
     def on_post_restore(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
+        """Restore an archived article (by id)."""
         resp.media = articles.set_active(db, article_id(article), True)
 
 
-class ArticleResolve:
+class ArticleResolve(Resource):
     doc = {
         "get": reads(
-            "The article a scanned or typed code names: article_no, then alias, then barcode",
             shapes.ResolvedArticle,
             (404, 409),
             params=[query("query", {"type": "string", "minLength": 1, "maxLength": 200})],
         )
     }
 
-    def __init__(self, db: Database):
-        self.db = db
-
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The article a scanned or typed code names: article_no, then alias, then barcode."""
         resp.media = articles.resolve(self.db, query_param(req, "query") or "")
 
 
-class Aliases:
+class Aliases(Resource):
     doc = {
-        "get": reads("An article's aliases (by article id)", shapes.Page[shapes.Alias], (404,), access=ADMIN),
-        "post": creates(
-            "Add an alias (upper-cased, trimmed; globally unique; at most 5 per article)",
-            ALIAS_CREATE.schema,
-            shapes.Alias,
-            (404, 409),
-        ),
+        "get": reads(shapes.Page[shapes.Alias], (404,), access=ADMIN),
+        "post": creates(ALIAS_CREATE.schema, shapes.Alias, (404, 409)),
     }
 
-    def __init__(self, db: Database):
-        self.db = db
-
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        """An article's aliases (by article id)."""
         items = articles.aliases(self.db, article_id(article))
         resp.media = {"items": items, "total": len(items), "next_cursor": None}
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database, article: str) -> None:
+        """Add an alias (upper-cased, trimmed; globally unique; at most 5 per article)."""
         ident = article_id(article)
         resp.media = articles.add_alias(db, ident, ALIAS_CREATE.parse(req)["alias"])
         resp.status = falcon.HTTP_201
 
 
-class AliasItem:
-    doc = {"delete": operation("Delete an alias of this article", access=ADMIN, ok=204, errors=(404,))}
-
-    def __init__(self, db: Database):
-        self.db = db
+class AliasItem(Resource):
+    doc = {"delete": operation(access=ADMIN, ok=204, errors=(404,))}
 
     @not_keyed("a repeated delete finds nothing to delete (404)")
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, db: Database, article: str, alias_id: int
     ) -> None:
+        """Delete an alias of this article."""
         articles.delete_alias(db, article_id(article), alias_id)
         resp.status = falcon.HTTP_204

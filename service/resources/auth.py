@@ -29,15 +29,7 @@ CHANGE_PASSWORD = Schema(
 
 
 class Login:
-    doc = {
-        "post": changes(
-            "Sign in; 6 attempts a minute per client IP",
-            LOGIN.schema,
-            shapes.Tokens,
-            (401, 429),
-            access=PUBLIC,
-        )
-    }
+    doc = {"post": changes(LOGIN.schema, shapes.Tokens, (401, 429), access=PUBLIC)}
 
     def __init__(self, db: Database, tokens: TokenIssuer, limit: LoginLimit, passwords: Passwords):
         self.db = db
@@ -47,22 +39,14 @@ class Login:
 
     @not_keyed("a repeat signs in again; tokens are not kept")
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Sign in; 6 attempts a minute per client IP."""
         self.limit.hit(req)
         body = LOGIN.parse(req)
         resp.media = accounts.login(db, self.passwords, self.tokens, body["username"], body["password"])
 
 
 class Refresh:
-    doc = {
-        "post": changes(
-            "New access and refresh tokens for a refresh token sent as Bearer",
-            EMPTY.schema,
-            shapes.Tokens,
-            (401,),
-            access=PUBLIC,
-            body_required=False,
-        )
-    }
+    doc = {"post": changes(EMPTY.schema, shapes.Tokens, (401,), access=PUBLIC, body_required=False)}
 
     def __init__(self, db: Database, tokens: TokenIssuer, strict: bool):
         self.db = db
@@ -71,6 +55,7 @@ class Refresh:
 
     @not_keyed("the refresh token itself is the key: a repeat is refused once it has rotated")
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """New access and refresh tokens for a refresh token sent as Bearer."""
         presented = bearer_token(req)
         if req.content_length:
             EMPTY.parse(req)
@@ -78,16 +63,7 @@ class Refresh:
 
 
 class Logout:
-    doc = {
-        "post": changes(
-            "End a login: revoke a refresh token's family and its access tokens (without a refresh"
-            " token, all of the caller's logins)",
-            LOGOUT.schema,
-            shapes.Revoked,
-            access=ANY,
-            body_required=False,
-        )
-    }
+    doc = {"post": changes(LOGOUT.schema, shapes.Revoked, access=ANY, body_required=False)}
 
     def __init__(self, db: Database, users: UserCache):
         self.db = db
@@ -95,37 +71,25 @@ class Logout:
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """End a login: revoke a refresh token's family and its access tokens (without a refresh token, all
+        of the caller's logins)."""
         body = LOGOUT.parse(req) if req.content_length else {}
         revoked = accounts.logout(db, self.users, req.context.user.id, body.get("refresh_token"))
         resp.media = {"revoked": revoked}
 
 
 class Me:
-    doc = {"get": reads("The signed-in user", shapes.Me)}
+    doc = {"get": reads(shapes.Me)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The signed-in user."""
         resp.media = req.context.user._asdict()
 
 
 class ChangePassword:
-    doc = {
-        "post": changes(
-            "Change one's own password; the user's other logins end (refresh and access tokens). Failed"
-            " checks of the current password are limited per user and per client IP",
-            CHANGE_PASSWORD.schema,
-            shapes.PasswordChanged,
-            (429,),
-            access=ANY,
-        )
-    }
+    doc = {"post": changes(CHANGE_PASSWORD.schema, shapes.PasswordChanged, (429,), access=ANY)}
 
-    def __init__(
-        self,
-        db: Database,
-        guesses: PasswordGuessLimit,
-        users: UserCache,
-        passwords: Passwords,
-    ):
+    def __init__(self, db: Database, guesses: PasswordGuessLimit, users: UserCache, passwords: Passwords):
         self.passwords = passwords
         self.db = db
         self.guesses = guesses
@@ -133,6 +97,8 @@ class ChangePassword:
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Change one's own password; the user's other logins end (refresh and access tokens). Failed checks
+        of the current password are limited per user and per client IP."""
         body = CHANGE_PASSWORD.parse(req)
         accounts.change_password(
             db,

@@ -12,8 +12,9 @@ from ..db import Database
 from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import changes, creates, query, reads
-from ..pagination import LIST_PARAMS, Page
+from ..pagination import EXPIRY, LIST_PARAMS, Page
 from ..validation import DATE, ID, Schema, obj, query_choice, query_int, text
+from . import Resource
 
 NOTE = {"anyOf": [text(1000, 0), {"type": "null"}]}
 CREATE = Schema(
@@ -30,17 +31,13 @@ CREATE = Schema(
     )
 )
 EDIT = Schema(
-    {
-        **obj({"note": NOTE, "expiry_date": DATE, "is_active": {"type": "boolean"}}),
-        "minProperties": 1,
-    }
+    {**obj({"note": NOTE, "expiry_date": DATE, "is_active": {"type": "boolean"}}), "minProperties": 1}
 )
 
 
-class ArticleBatches:
+class ArticleBatches(Resource):
     doc = {
         "get": reads(
-            "An article's batches (by article_no) in FEFO order: earliest expiry first, then code",
             shapes.Page[shapes.ListedBatch],
             (404,),
             params=[
@@ -51,12 +48,10 @@ class ArticleBatches:
         )
     }
 
-    def __init__(self, db: Database):
-        self.db = db
-
     def on_get(self, req: falcon.Request, resp: falcon.Response, article: str) -> None:
+        """An article's batches (by article_no) in FEFO order: earliest expiry first, then code."""
         page = Page(req)
-        after = batches.fefo_position(page.after_values(str, str))
+        after = page.after_values(EXPIRY, str)
         filters = batches.list_filters(article, query_choice(req, "active", ACTIVE))
         location_id = query_int(req, "location_id")
         if wants_whole_list(req):
@@ -70,21 +65,12 @@ class ArticleBatches:
         resp.media = body
 
 
-class Batches:
-    doc = {
-        "post": creates(
-            "Create a paint batch (400 INVALID_BATCH_FORMAT, 409 DUPLICATE_BATCH)",
-            CREATE.schema,
-            shapes.Batch,
-            (404, 409),
-        )
-    }
-
-    def __init__(self, db: Database):
-        self.db = db
+class Batches(Resource):
+    doc = {"post": creates(CREATE.schema, shapes.Batch, (404, 409))}
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Create a paint batch (400 INVALID_BATCH_FORMAT, 409 DUPLICATE_BATCH)."""
         body = CREATE.parse(req)
         resp.media = batches.create(
             db,
@@ -97,19 +83,10 @@ class Batches:
         resp.status = falcon.HTTP_201
 
 
-class BatchItem:
-    doc = {
-        "patch": changes(
-            "Edit a batch: note, is_active, and expiry_date only while it is unset (409 EXPIRY_ALREADY_SET)",
-            EDIT.schema,
-            shapes.Batch,
-            (404, 409),
-        )
-    }
-
-    def __init__(self, db: Database):
-        self.db = db
+class BatchItem(Resource):
+    doc = {"patch": changes(EDIT.schema, shapes.Batch, (404, 409))}
 
     @keyed()
     def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
+        """Edit a batch: note, is_active, and expiry_date only while it is unset (409 EXPIRY_ALREADY_SET)."""
         resp.media = batches.edit(db, id, EDIT.parse(req))

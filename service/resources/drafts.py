@@ -13,6 +13,7 @@ from ..idempotency import keyed
 from ..openapi import changes, creates, query, reads
 from ..pagination import LIST_PARAMS, Page
 from ..validation import ID, QUANTITY, Schema, obj, query_choice, query_int, query_param, text
+from . import Resource
 
 LINE_INPUT = {
     "article_id": ID,
@@ -68,14 +69,26 @@ def created_by_filter(req: falcon.Request) -> int | None:
     return wanted if user.is_admin else user.id  # operators see their own only
 
 
-def decision_doc(summary: str, response: type, errors: tuple[int, ...]) -> dict:
-    return {"post": changes(summary, DECISION.schema, response, errors, body_required=False)}
+def decision_doc(response: type, errors: tuple[int, ...]) -> dict:
+    return {"post": changes(DECISION.schema, response, errors, body_required=False)}
 
 
 class DraftResource:
+    """The two ways to create: a group with its lines (DraftGroups), or one draft (Drafts), listed as
+    `listed` pages of `params`' filters and created from a `schema` body as a `created` answer."""
+
+    listed: type
+    params: list[dict]
+    schema: Schema
+    created: type
+
     def __init__(self, db: Database, default_location_code: str):
         self.db = db
         self.default_location_code = default_location_code
+        self.doc = {
+            "get": reads(shapes.Page[self.listed], params=self.params),
+            "post": creates(self.schema.schema, self.created, (403, 404, 409), access=ANY),
+        }
 
     def create(
         self, db: Database, req: falcon.Request, resp: falcon.Response, body: dict, lines: list
@@ -96,22 +109,10 @@ class DraftResource:
 
 
 class DraftGroups(DraftResource):
-    doc = {
-        "get": reads(
-            "List draft groups (operators: their own): DRAFT oldest first (the queue), others newest first",
-            shapes.Page[shapes.GroupSummary],
-            params=GROUP_LIST_PARAMS,
-        ),
-        "post": creates(
-            "Create a group with all its lines (or none); a re-send of the same lines answers 200",
-            GROUP_CREATE.schema,
-            shapes.Group,
-            (403, 404, 409),
-            access=ANY,
-        ),
-    }
+    listed, params, schema, created = shapes.GroupSummary, GROUP_LIST_PARAMS, GROUP_CREATE, shapes.Group
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List draft groups (operators: their own): DRAFT oldest first (the queue), others newest first."""
         page = Page(req)
         filters = {
             "source": query_choice(req, "source", SOURCES),
@@ -124,62 +125,58 @@ class DraftGroups(DraftResource):
 
     @keyed(READ_COMMITTED)
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Create a group with all its lines (or none); a re-send of the same lines answers 200."""
         body = GROUP_CREATE.parse(req)
         self.create(db, req, resp, body, body["lines"])
 
 
-class DraftGroupItem(DraftResource):
-    doc = {
-        "get": reads("One group with its readable lines (admin or creator)", shapes.Group, (404,)),
-        "patch": changes(
-            "Rename a DRAFT group (admin or creator)", RENAME.schema, shapes.Group, (404, 409), access=ANY
-        ),
-    }
-    doc_approve = decision_doc(
-        "Approve: surplus first, then stock; every line or none", shapes.Group, (404, 409, 503)
-    )
-    doc_reject = decision_doc("Reject the group and its lines", shapes.Group, (404, 409))
+class DraftGroupItem(Resource):
+    """A group by id: read, rename, approve, reject. DraftItem is the same for one draft (its one-line
+    group); `key` names the id for draft_groups' decisions."""
+
+    shape, edit, key = shapes.Group, RENAME, "group_id"
+
+    def __init__(self, db: Database):
+        super().__init__(db)
+        self.doc = {
+            "get": reads(self.shape, (404,)),
+            "patch": changes(self.edit.schema, self.shape, (404, 409), access=ANY),
+        }
+        self.doc_approve = decision_doc(self.shape, (404, 409, 503))
+        self.doc_reject = decision_doc(self.shape, (404, 409))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        """One group with its readable lines (admin or creator)."""
         resp.media = draft_groups.group(self.db, id, req.context.user)
 
     @keyed(READ_COMMITTED)
     def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
+        """Rename a DRAFT group (admin or creator)."""
         resp.media = draft_groups.rename(db, id, RENAME.parse(req)["name"], req.context.user)
 
     @keyed()
     def on_post_approve(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
-        resp.media = draft_groups.approve(db, req.context.user, decision_note(req), group_id=id)
+        """Approve (a draft: its one-line group): surplus first, then stock; every line or none."""
+        resp.media = draft_groups.approve(db, req.context.user, decision_note(req), **{self.key: id})
 
     @keyed()
     def on_post_reject(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
-        resp.media = draft_groups.reject(db, req.context.user, decision_note(req), group_id=id)
+        """Reject the group and its lines (a draft: its one-line group)."""
+        resp.media = draft_groups.reject(db, req.context.user, decision_note(req), **{self.key: id})
 
 
 class Drafts(DraftResource):
-    doc = {
-        "get": reads(
-            "List drafts (operators: their own): the caller's own first, newest first, then the others",
-            shapes.Page[shapes.Draft],
-            params=DRAFT_LIST_PARAMS,
-        ),
-        "post": creates(
-            "Create a single draft (a one-line group); a re-send answers 200 with the draft",
-            DRAFT_CREATE.schema,
-            shapes.Draft,
-            (403, 404, 409),
-            access=ANY,
-        ),
-    }
+    listed, params, schema, created = shapes.Draft, DRAFT_LIST_PARAMS, DRAFT_CREATE, shapes.Draft
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List drafts (operators: their own): the caller's own first, newest first, then the others."""
         page = Page(req)
         filters = {
+            "created_by": created_by_filter(req),
             "status": query_choice(req, "status", STATUSES),
             "draft_type": query_choice(req, "draft_type", DRAFT_TYPES),
             "location_id": query_int(req, "location_id"),
             "article_id": query_int(req, "article_id"),
-            "created_by": created_by_filter(req),
         }
         rows, total = draft_groups.list_drafts(self.db, filters, req.context.user, page.after, page.limit + 1)
         body = page.answer(rows, total, key=lambda row: [row["mine"], row["id"]])
@@ -188,35 +185,19 @@ class Drafts(DraftResource):
 
     @keyed(READ_COMMITTED)
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Create a single draft (a one-line group); a re-send answers 200 with the draft."""
         body = DRAFT_CREATE.parse(req)
         self.create(db, req, resp, body, [body])
 
 
-class DraftItem(DraftResource):
-    doc = {
-        "get": reads("One draft (admin or creator)", shapes.Draft, (404,)),
-        "patch": changes(
-            "Edit quantity_kg / note of a DRAFT line (admin or creator); audited",
-            DRAFT_EDIT.schema,
-            shapes.Draft,
-            (404, 409),
-            access=ANY,
-        ),
-    }
-    doc_approve = decision_doc("Approve a single draft's one-line group", shapes.Draft, (404, 409, 503))
-    doc_reject = decision_doc("Reject a single draft's one-line group", shapes.Draft, (404, 409))
+class DraftItem(DraftGroupItem):
+    shape, edit, key = shapes.Draft, DRAFT_EDIT, "draft_id"  # approving a draft approves its group
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        """One draft (admin or creator)."""
         resp.media = draft_groups.draft(self.db, id, req.context.user)
 
     @keyed(READ_COMMITTED)
     def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
+        """Edit quantity_kg / note of a DRAFT line (admin or creator); audited."""
         resp.media = draft_groups.edit(db, id, DRAFT_EDIT.parse(req), req.context.user)
-
-    @keyed()
-    def on_post_approve(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
-        resp.media = draft_groups.approve(db, req.context.user, decision_note(req), draft_id=id)
-
-    @keyed()
-    def on_post_reject(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
-        resp.media = draft_groups.reject(db, req.context.user, decision_note(req), draft_id=id)

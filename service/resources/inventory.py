@@ -14,8 +14,9 @@ from ..filters import summary_filters
 from ..idempotency import keyed
 from ..listing import answer_whole, wants_whole_list
 from ..openapi import changes, creates, query, reads
-from ..pagination import LIST_PARAMS, Page
+from ..pagination import EXPIRY, LIST_PARAMS, Page
 from ..validation import DATE, ID, QUANTITY, Schema, obj, query_date, query_param, text
+from . import Resource
 
 NOTE = {"anyOf": [text(1000, 0), {"type": "null"}]}
 
@@ -89,18 +90,12 @@ class InventoryWrite:
 
 
 class Receive(InventoryWrite):
-    doc = {
-        "post": creates(
-            "Receive stock: one line or `lines`, all or none; a repeated client_event_id answers 200 "
-            "with the first receipt and books nothing",
-            RECEIVE.schema,
-            stock_shapes.Receipt,
-            (404, 409, 503),
-        )
-    }
+    doc = {"post": creates(RECEIVE.schema, stock_shapes.Receipt, (404, 409, 503))}
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Receive stock: one line or `lines`, all or none; a repeated client_event_id answers 200 with the
+        first receipt and books nothing."""
         body = RECEIVE.parse(req)
         single = "lines" not in body
         given_line_fields = sorted(set(RECEIPT_LINE_INPUT) & set(body))
@@ -125,10 +120,9 @@ class Receive(InventoryWrite):
         resp.media = answer
 
 
-class Receipts:
+class Receipts(Resource):
     doc = {
         "get": reads(
-            "Receipt history, newest first, lines grouped per receipt",
             stock_shapes.ReceiptHistory,
             access=ADMIN,
             params=[
@@ -140,10 +134,8 @@ class Receipts:
         )
     }
 
-    def __init__(self, db: Database):
-        self.db = db
-
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Receipt history, newest first, lines grouped per receipt."""
         page = Page(req)
         problems: dict[str, str] = {}
         raw_order = query_param(req, "order_number")
@@ -163,18 +155,12 @@ class Receipts:
 
 
 class Count(InventoryWrite):
-    doc = {
-        "post": changes(
-            "Inventory count of one (location, batch): over adds surplus, under takes surplus first and "
-            "drafts the rest as an INVENTORY_SHORTAGE group",
-            COUNT.schema,
-            stock_shapes.Count,
-            (404, 409, 503),
-        )
-    }
+    doc = {"post": changes(COUNT.schema, stock_shapes.Count, (404, 409, 503))}
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Inventory count of one (location, batch): over adds surplus, under takes surplus first and drafts
+        the rest as an INVENTORY_SHORTAGE group."""
         body = COUNT.parse(req)
         resp.media = inventory.count(
             db,
@@ -187,26 +173,19 @@ class Count(InventoryWrite):
 
 
 class Adjust(InventoryWrite):
-    doc = {
-        "post": changes(
-            "Set or change stock or surplus of one (location, batch) directly; never below zero",
-            ADJUST.schema,
-            stock_shapes.Adjustment,
-            (404, 409, 503),
-        )
-    }
+    doc = {"post": changes(ADJUST.schema, stock_shapes.Adjustment, (404, 409, 503))}
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Set or change stock or surplus of one (location, batch) directly; never below zero."""
         body = ADJUST.parse(req)
         changes = {field: body[field] for field in ("target", "mode", "quantity_kg", "note")}
         resp.media = inventory.adjust(db, req.context.user.id, **self.key(body), **changes)
 
 
-class Summary:
+class Summary(Resource):
     doc = {
         "get": reads(
-            "Balances per (location, batch) with pending_qty; rows with total 0 only with include_empty",
             shapes.Page[stock_shapes.InventoryRow],
             params=[
                 *LIST_PARAMS,
@@ -219,12 +198,10 @@ class Summary:
         )
     }
 
-    def __init__(self, db: Database):
-        self.db = db
-
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Balances per (location, batch) with pending_qty; rows with total 0 only with include_empty."""
         page = Page(req)
-        after = inventory.summary_after(page.after_values(int, str, str, str))
+        after = inventory.summary_after(page.after_values(int, str, EXPIRY, str))
         filters = summary_filters(req)
         if wants_whole_list(req):
             params = inventory.whole_summary(filters)
@@ -235,18 +212,10 @@ class Summary:
         resp.media = body
 
 
-class Reconcile:
-    doc = {
-        "get": reads(
-            "Every (location, batch, bucket) whose balance differs from its ledger sum, and every DRAFT "
-            "group whose pending_groups entry drifted; both empty when healthy",
-            stock_shapes.Reconciliation,
-            access=ADMIN,
-        )
-    }
-
-    def __init__(self, db: Database):
-        self.db = db
+class Reconcile(Resource):
+    doc = {"get": reads(stock_shapes.Reconciliation, access=ADMIN)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Every (location, batch, bucket) whose balance differs from its ledger sum, and every DRAFT group
+        whose pending_groups entry drifted; both empty when healthy."""
         resp.media = inventory.reconcile(self.db)

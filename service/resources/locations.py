@@ -20,10 +20,8 @@ CREATE = Schema(
 
 class Locations:
     doc = {
-        "get": reads(
-            "List locations; `is_default` marks the default", shapes.Page[shapes.Location], params=LIST_PARAMS
-        ),
-        "post": creates("Create a location (409 DUPLICATE_LOCATION)", CREATE.schema, shapes.Location, (409,)),
+        "get": reads(shapes.Page[shapes.Location], params=LIST_PARAMS),
+        "post": creates(CREATE.schema, shapes.Location, (409,)),
     }
 
     def __init__(self, db: Database, default_location_code: str):
@@ -31,6 +29,7 @@ class Locations:
         self.default_location_code = default_location_code
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List locations; `is_default` marks the default."""
         page = Page(req)
         if wants_whole_list(req):
             params = locations.list_params(self.default_location_code, None, None)
@@ -41,6 +40,7 @@ class Locations:
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Create a location (409 DUPLICATE_LOCATION)."""
         body = CREATE.parse(req)
         resp.media = locations.create(
             db, body["code"], body["name"], body.get("is_active", True), self.default_location_code

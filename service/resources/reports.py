@@ -9,15 +9,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import falcon
+import msgspec
 
-from .. import inventory, ledger, shapes, stock_shapes
+from .. import inventory, ledger, shapes
 from ..auth import ADMIN
 from ..db import Database
 from ..exports import csv_line
 from ..filters import LEDGER_PARAMS, ledger_filters, summary_filters
 from ..listing import json_items, row_chunks, started
 from ..openapi import query, reads
+from ..stock_shapes import InventoryRow, Transaction
 from ..validation import query_choice
+from . import Resource
 
 FORMATS = ("json", "csv")
 FORMAT_PARAM = query("format", {"enum": list(FORMATS)}, "or send Accept: text/csv")
@@ -37,14 +40,22 @@ def wants_csv(req: falcon.Request) -> bool:
     return req.client_prefers([falcon.MEDIA_JSON, "text/csv"]) == "text/csv"
 
 
-class Report:
-    """Streams one named statement's rows, keeping the columns in `fields`; `name` names the file."""
+class Report(Resource):
+    """A report: a named statement's rows, the columns of the `row` shape, as JSON or streamed CSV (the
+    file named after `name`). Each report says which, and reads its filters in its responder."""
 
-    def __init__(self, db: Database, statement: str, fields: tuple[str, ...], name: str):
-        self.db = db
-        self.statement = statement
-        self.fields = fields
-        self.name = name
+    name: str
+    statement: str
+    row: type[msgspec.Struct]
+    params: list[dict[str, Any]]
+    fields: tuple[str, ...] = ()  # the columns in their order: the row's fields unless a report says
+
+    def __init__(self, db: Database):
+        super().__init__(db)
+        self.fields = self.fields or self.row.__struct_fields__
+        self.doc = {
+            "get": reads(shapes.Rows[self.row], access=ADMIN, params=[FORMAT_PARAM, *self.params], csv=True)
+        }
 
     def answer(self, req: falcon.Request, resp: falcon.Response, params: dict[str, Any]) -> None:
         as_csv = wants_csv(req)
@@ -65,37 +76,18 @@ class Report:
             yield "".join(csv_line(row) for row in rows).encode("utf-8")
 
 
-class InventoryReport:
-    doc = {
-        "get": reads(
-            "Every inventory row (as the summary) as JSON or streamed CSV",
-            shapes.Rows[stock_shapes.InventoryRow],
-            access=ADMIN,
-            params=[FORMAT_PARAM, *INVENTORY_PARAMS],
-            csv=True,
-        )
-    }
-
-    def __init__(self, db: Database):
-        self.report = Report(db, inventory.SUMMARY_LIST, inventory.SUMMARY_FIELDS, "inventory")
+class InventoryReport(Report):
+    name, statement, row, params = "inventory", inventory.SUMMARY_LIST, InventoryRow, INVENTORY_PARAMS
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self.report.answer(req, resp, inventory.whole_summary(summary_filters(req)))
+        """Every inventory row (as the summary) as JSON or streamed CSV."""
+        self.answer(req, resp, inventory.whole_summary(summary_filters(req)))
 
 
-class TransactionsReport:
-    doc = {
-        "get": reads(
-            "Every ledger row matching the filters, oldest first, as JSON or streamed CSV",
-            shapes.Rows[stock_shapes.Transaction],
-            access=ADMIN,
-            params=[FORMAT_PARAM, *LEDGER_PARAMS],
-            csv=True,
-        )
-    }
-
-    def __init__(self, db: Database):
-        self.report = Report(db, ledger.REPORT, ledger.TRANSACTION_FIELDS, "transactions")
+class TransactionsReport(Report):
+    name, statement, row, params = "transactions", ledger.REPORT, Transaction, LEDGER_PARAMS
+    fields = ledger.TRANSACTION_FIELDS
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self.report.answer(req, resp, ledger_filters(req))
+        """Every ledger row matching the filters, oldest first, as JSON or streamed CSV."""
+        self.answer(req, resp, ledger_filters(req))

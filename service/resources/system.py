@@ -15,13 +15,14 @@ from ..openapi import operation, reads
 
 class Health:
     auth = None  # public, never rate limited
-    doc = {"get": reads("Liveness and database reachability", shapes.Health, (503,), access=PUBLIC)}
+    doc = {"get": reads(shapes.Health, (503,), access=PUBLIC)}
 
     def __init__(self, db: Database, environment: str):
         self.db = db
         self.environment = environment  # the desktop app's settings page shows it
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Liveness and database reachability."""
         try:
             self.db.query("ping")
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
@@ -49,11 +50,7 @@ class Health:
 
 class OpenApi:
     auth = None
-    doc = {
-        "get": operation(
-            "This OpenAPI 3.1 description", access=PUBLIC, response=shapes.OpenApiDocument, database=False
-        )
-    }
+    doc = {"get": operation(access=PUBLIC, response=shapes.OpenApiDocument, database=False)}
 
     def __init__(self):
         self.body = b"{}"
@@ -62,5 +59,6 @@ class OpenApi:
         self.body = dumps(document)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """This OpenAPI 3.1 description."""
         resp.content_type = falcon.MEDIA_JSON
         resp.data = self.body

@@ -6,25 +6,20 @@ import falcon
 
 from .. import ledger, shapes, stock_shapes
 from ..auth import ADMIN
-from ..db import Database
 from ..filters import LEDGER_PARAMS, ledger_filters
 from ..openapi import reads
 from ..pagination import LIST_PARAMS, Page
+from . import Resource
 
 
-class Transactions:
+class Transactions(Resource):
     doc = {
         "get": reads(
-            "The ledger, newest first, with readable names (no total)",
-            shapes.LedgerPage[stock_shapes.Transaction],
-            access=ADMIN,
-            params=[*LIST_PARAMS, *LEDGER_PARAMS],
+            shapes.LedgerPage[stock_shapes.Transaction], access=ADMIN, params=[*LIST_PARAMS, *LEDGER_PARAMS]
         )
     }
 
-    def __init__(self, db: Database):
-        self.db = db
-
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The ledger, newest first, with readable names (no total)."""
         page = Page(req)
         resp.media = page.answer(ledger.transactions(self.db, ledger_filters(req), page.params()))

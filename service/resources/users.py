@@ -15,6 +15,7 @@ from ..openapi import changes, creates, query, reads
 from ..pagination import Page
 from ..passwords import MAX_LENGTH, Passwords
 from ..validation import Schema, obj, text
+from . import Resource
 
 ROLE = {"enum": list(ROLES)}
 CREATE = Schema(
@@ -35,17 +36,18 @@ PAGE_PARAMS = [
 ]
 
 
-class Users:
+class Users(Resource):
     doc = {
-        "get": reads("List users", shapes.Page[shapes.User], access=ADMIN, params=PAGE_PARAMS),
-        "post": creates("Create a user", CREATE.schema, shapes.User, (409,)),
+        "get": reads(shapes.Page[shapes.User], access=ADMIN, params=PAGE_PARAMS),
+        "post": creates(CREATE.schema, shapes.User, (409,)),
     }
 
     def __init__(self, db: Database, passwords: Passwords):
-        self.db = db
+        super().__init__(db)
         self.passwords = passwords
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List users."""
         page = Page(req)
         if wants_whole_list(req):
             params = {"after_id": None, "limit": None}
@@ -55,28 +57,23 @@ class Users:
 
     @keyed()
     def on_post(self, req: falcon.Request, resp: falcon.Response, db: Database) -> None:
+        """Create a user."""
         body = CREATE.parse(req)
         user = accounts.create_user(db, self.passwords, body["username"], body["password"], body["role"])
         resp.status = falcon.HTTP_201
         resp.media = user
 
 
-class UserItem:
-    doc = {
-        "patch": changes(
-            "Change a user's role, is_active or password; the last active admin stays one",
-            UPDATE.schema,
-            shapes.User,
-            (404, 409),
-        )
-    }
+class UserItem(Resource):
+    doc = {"patch": changes(UPDATE.schema, shapes.User, (404, 409))}
 
     def __init__(self, db: Database, users: UserCache, passwords: Passwords):
+        super().__init__(db)
         self.passwords = passwords
-        self.db = db
         self.users = users
 
     @keyed()
     def on_patch(self, req: falcon.Request, resp: falcon.Response, db: Database, id: int) -> None:
+        """Change a user's role, is_active or password; the last active admin stays one."""
         body = UPDATE.parse(req)
         resp.media = accounts.update_user(db, self.passwords, self.users, id, **body)
