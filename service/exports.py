@@ -30,6 +30,8 @@ LEADING_CONTROLS = frozenset("\t\r\n")  # OWASP names tab and CR; a line break i
 # where a spreadsheet, in some locale, may start a new cell inside ours
 CELL_BREAKS = re.compile(r"[,;\t\"'\r\n]")
 
+MEDIA_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 Cell = str | int | Decimal | date | datetime | bool | None
 
 
