@@ -1,4 +1,4 @@
-"""What a spreadsheet receives: every cell of every export (CSV now, XLSX next) goes through `cell()`,
+"""What a spreadsheet receives: every cell of every export (CSV and XLSX) goes through `cell()`,
 and CSV lines are written by `csv_line()`.
 
 SPEC §8: no cell can start a formula, in any locale. OWASP's CSV-injection guidance is the floor: a
