@@ -46,8 +46,8 @@ OPTIONS = {
 class Sheets:
     """The workbook being written: the current sheet, its row and the cell formats."""
 
-    def __init__(self, out: IO[bytes], name: str, fields: tuple[str, ...], widths: list[int]):
-        self.book = xlsxwriter.Workbook(out, OPTIONS)
+    def __init__(self, out: IO[bytes], name: str, fields: tuple[str, ...], widths: list[int], scratch: str):
+        self.book = xlsxwriter.Workbook(out, {**OPTIONS, "tmpdir": scratch})
         self.name, self.fields, self.widths = name, fields, widths
         self.header = self.book.add_format({"bold": True})
         self.date = self.book.add_format({"num_format": DATE_FORMAT})
@@ -149,19 +149,24 @@ def spooled_workbook(
     name: str, fields: tuple[str, ...], chunks: Iterator[list[tuple]]
 ) -> tuple[IO[bytes], int]:
     """The rows of `chunks` as a workbook in a temporary file (at its start) and the file's size. The
-    first chunk sets the column widths. The file deletes itself once closed."""
+    first chunk sets the column widths. The file deletes itself once closed; XlsxWriter's own files (a
+    sheet's rows, the parts of the zip) live in a directory removed on the way out, failed or not."""
     out = tempfile.TemporaryFile(prefix="report-", suffix=".xlsx")  # noqa: SIM115 - the answer closes it
     try:
-        first = next(chunks, [])
-        sheets = Sheets(out, name, fields, widths(fields, first))
-        sheets.start_sheet()
-        for rows in itertools.chain([first], chunks):
-            for row in rows:
-                sheets.write(row)
-        sheets.close()
+        with tempfile.TemporaryDirectory(prefix="xlsx-") as scratch:
+            first = next(chunks, [])
+            sheets = Sheets(out, name, fields, widths(fields, first), scratch)
+            sheets.start_sheet()
+            for rows in itertools.chain([first], chunks):
+                for row in rows:
+                    sheets.write(row)
+            sheets.close()
         size = out.seek(0, io.SEEK_END)
         out.seek(0)
     except BaseException:
         out.close()
+        close = getattr(chunks, "close", None)
+        if close:
+            close()  # the database cursor, at once
         raise
     return out, size

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -185,6 +186,27 @@ def test_rows_past_a_sheets_limit_continue_on_another_sheet_under_the_same_heade
         assert sheet.auto_filter.ref.endswith(str(len(rows) + 1))
         ids += [row["id"] for row in rows]
     assert ids == [item["id"] for item in items]
+
+
+def test_an_export_that_fails_midway_answers_the_envelope_and_leaves_no_temporary_file(
+    client, as_admin, movements, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    written = []
+
+    def fail_on_the_third_row(sheets, values):
+        written.append(values)
+        if len(written) == 3:
+            raise RuntimeError("the disk is full")
+        sheets.sheet.write_number(len(written), 0, 1)
+
+    monkeypatch.setattr(workbook.Sheets, "write", fail_on_the_third_row)
+    answer = report(client, as_admin, "transactions", format="xlsx")
+    assert answer.status_code == 500 and answer.json["error"]["code"] == "INTERNAL_ERROR"
+    assert len(written) == 3
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert report(client, as_admin, "transactions", format="xlsx").status_code == 200  # the pool is whole
 
 
 def test_an_empty_report_is_a_workbook_with_only_the_header(client, as_admin):
