@@ -1,4 +1,4 @@
-"""What a spreadsheet receives: every cell of every export (CSV now, XLSX next) goes through `cell()`,
+"""What a spreadsheet receives: every cell of every export (CSV and XLSX) goes through `cell()`,
 and CSV lines are written by `csv_line()`.
 
 SPEC §8: no cell can start a formula, in any locale. OWASP's CSV-injection guidance is the floor: a
@@ -29,6 +29,8 @@ FORMULA_SIGNS = frozenset("=+-@")
 LEADING_CONTROLS = frozenset("\t\r\n")  # OWASP names tab and CR; a line break is the same threat
 # where a spreadsheet, in some locale, may start a new cell inside ours
 CELL_BREAKS = re.compile(r"[,;\t\"'\r\n]")
+
+MEDIA_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Cell = str | int | Decimal | date | datetime | bool | None
 

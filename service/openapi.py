@@ -11,6 +11,7 @@ import msgspec
 
 from . import __version__
 from .auth import ADMIN, ANY, PUBLIC
+from .exports import MEDIA_XLSX
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -38,7 +39,7 @@ def operation(
     body_required: bool = True,
     ok: int = 200,
     response: type | None = None,
-    csv: bool = False,
+    files: bool = False,
     errors: tuple[int, ...] = (),
     params: list[dict[str, Any]] | None = None,
     database: bool = True,
@@ -54,8 +55,9 @@ def operation(
         responses: dict[str, Any] = {"204": {"description": "No content"}}
     else:
         content: dict[str, Any] = {"application/json": {"schema": response}}
-        if csv:
+        if files:  # a report: also a CSV file and an XLSX workbook
             content["text/csv"] = {"schema": {"type": "string"}}
+            content[MEDIA_XLSX] = {"schema": {"type": "string", "contentMediaType": MEDIA_XLSX}}
         responses = {str(ok): {"description": "OK", "content": content}}
     codes = set(errors)
     if body is not None:
@@ -91,7 +93,7 @@ def changes(body: dict, response: type, errors: tuple[int, ...] = (), *, access:
 
 
 def reads(response: type, errors: tuple[int, ...] = (), *, access: str = ANY, **more):
-    """A read without a body: `more` may hold its query `params` and `csv`."""
+    """A read without a body: `more` may hold its query `params` and `files` (a report's CSV and XLSX)."""
     return operation(access=access, response=response, errors=errors, **more)
 
 

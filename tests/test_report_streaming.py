@@ -165,14 +165,18 @@ def _seed_inventory(url: str, rows: int) -> None:
         )
 
 
+def inventory_server(database_url: str, start_server, rows: int, username: str, threads: int = 1):
+    """A one-worker server over `rows` inventory balances: the server, its worker's pid, a token."""
+    _seed_inventory(database_url, rows)
+    server = start_server(database_url, WEB_CONCURRENCY=1, THREADS=threads)
+    return server, _worker_pid(server.process.pid), _login(server, username)
+
+
 def test_the_whole_inventory_summary_of_20k_rows_streams_with_flat_worker_memory(
     database_url, accounts, start_server
 ):
     rows = 20_000
-    _seed_inventory(database_url, rows)
-    server = start_server(database_url, WEB_CONCURRENCY=1, THREADS=1)
-    worker = _worker_pid(server.process.pid)
-    token = _login(server, "operator")
+    server, worker, token = inventory_server(database_url, start_server, rows, "operator")
     # warm up the whole path with the same list at a tenth of the size (one article in ten)
     with _get(server, "/api/inventory/summary?limit=500", token) as reply:
         json.load(reply)

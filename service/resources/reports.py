@@ -1,6 +1,8 @@
-"""Reports as JSON or CSV (`?format=csv` or `Accept: text/csv`), streamed from a server-side cursor in
-chunks: memory stays constant whatever the range, and the first chunk is read before the answer
-starts, so a bad request or an unreachable database still gets an error envelope."""
+"""Reports as JSON, CSV (`?format=csv` or `Accept: text/csv`) or XLSX (`?format=xlsx` or its `Accept`),
+read from a server-side cursor in chunks: memory stays constant whatever the range. JSON and CSV stream
+as they are read, the first chunk read before the answer starts, so a bad request or an unreachable
+database still gets an error envelope; an XLSX workbook is written whole to a temporary file first
+(service/workbook.py) and then sent from it with its length."""
 
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from ..listing import json_items, row_chunks, started
 from ..openapi import query, reads
 from ..stock_shapes import InventoryRow, Transaction
 from ..validation import query_choice
+from ..workbook import MEDIA_XLSX, spooled_workbook
 from . import Resource
 
-FORMATS = ("json", "csv")
-FORMAT_PARAM = query("format", {"enum": list(FORMATS)}, "or send Accept: text/csv")
+FORMATS = ("json", "csv", "xlsx")
+MEDIA_TYPES = {"json": falcon.MEDIA_JSON, "csv": "text/csv", "xlsx": MEDIA_XLSX}
+FORMAT_PARAM = query("format", {"enum": list(FORMATS)}, f"or send Accept: text/csv or {MEDIA_XLSX}")
 INVENTORY_PARAMS = [
     query("location_id", {"type": "integer", "minimum": 1}),
     query("article_id", {"type": "integer", "minimum": 1}),
@@ -33,16 +37,19 @@ INVENTORY_PARAMS = [
 ]
 
 
-def wants_csv(req: falcon.Request) -> bool:
+def wanted_format(req: falcon.Request) -> str:
+    """`?format=`, else the media type the Accept header prefers; JSON when neither says."""
     chosen = query_choice(req, "format", FORMATS)
     if chosen:
-        return chosen == "csv"
-    return req.client_prefers([falcon.MEDIA_JSON, "text/csv"]) == "text/csv"
+        return chosen
+    preferred = req.client_prefers(list(MEDIA_TYPES.values()))
+    return next((name for name, media in MEDIA_TYPES.items() if media == preferred), "json")
 
 
 class Report(Resource):
-    """A report: a named statement's rows, the columns of the `row` shape, as JSON or streamed CSV (the
-    file named after `name`). Each report says which, and reads its filters in its responder."""
+    """A report: a named statement's rows, the columns of the `row` shape, as JSON, streamed CSV or an
+    XLSX workbook (the files named after `name`). Each report says which, and reads its filters in its
+    responder."""
 
     name: str
     statement: str
@@ -54,20 +61,24 @@ class Report(Resource):
         super().__init__(db)
         self.fields = self.fields or self.row.__struct_fields__
         self.doc = {
-            "get": reads(shapes.Rows[self.row], access=ADMIN, params=[FORMAT_PARAM, *self.params], csv=True)
+            "get": reads(shapes.Rows[self.row], access=ADMIN, params=[FORMAT_PARAM, *self.params], files=True)
         }
 
     def answer(self, req: falcon.Request, resp: falcon.Response, params: dict[str, Any]) -> None:
-        as_csv = wants_csv(req)
+        wanted = wanted_format(req)
         chunks = started(row_chunks(self.db, self.statement, params, self.fields))
-        if as_csv:
-            resp.stream = self._csv(chunks)
-            resp.content_type = "text/csv; charset=utf-8"
-            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            resp.set_header("Content-Disposition", f'attachment; filename="{self.name}-{stamp}.csv"')
-        else:
+        if wanted == "json":
             resp.stream = json_items(chunks, self.fields, paged=False)
             resp.content_type = falcon.MEDIA_JSON
+            return
+        if wanted == "csv":
+            resp.stream = self._csv(chunks)
+            resp.content_type = "text/csv; charset=utf-8"
+        else:
+            resp.set_stream(*spooled_workbook(self.name, self.fields, chunks))
+            resp.content_type = MEDIA_XLSX
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        resp.set_header("Content-Disposition", f'attachment; filename="{self.name}-{stamp}.{wanted}"')
 
     def _csv(self, chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
         """Every cell through service.exports: safe in a spreadsheet in any locale (SPEC §8)."""
@@ -80,7 +91,7 @@ class InventoryReport(Report):
     name, statement, row, params = "inventory", inventory.SUMMARY_LIST, InventoryRow, INVENTORY_PARAMS
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Every inventory row (as the summary) as JSON or streamed CSV."""
+        """Every inventory row (as the summary) as JSON, streamed CSV or XLSX."""
         self.answer(req, resp, inventory.whole_summary(summary_filters(req)))
 
 
@@ -89,5 +100,5 @@ class TransactionsReport(Report):
     fields = ledger.TRANSACTION_FIELDS
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Every ledger row matching the filters, oldest first, as JSON or streamed CSV."""
+        """Every ledger row matching the filters, oldest first, as JSON, streamed CSV or XLSX."""
         self.answer(req, resp, ledger_filters(req))
