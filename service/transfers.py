@@ -4,7 +4,6 @@ or none, in one SERIALIZABLE statement (sql/transfers.sql) that writes its ledge
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from .db import Database
 from .errors import ValidationFailed
@@ -78,4 +77,3 @@ def transfer(
     body["created_by_user_id"] = first["user_id"]
     body["lines"] = [{field: row[field] for field in LINE_FIELDS} for row in rows]
     return body, first["outcome"] == "transferred"
-

@@ -26,13 +26,16 @@ WITH input AS (
     SELECT i.*, a.id IS NOT NULL AS article_found, a.is_paint, a.article_no, b.id AS resolved_batch_id,
            b.article_id AS batch_article_id, b.batch_code,
            coalesce(st.quantity_kg, 0) AS stock, coalesce(sp.quantity_kg, 0) AS surplus
+    -- every lookup a key probe, so SERIALIZABLE locks rows, not whole tables (the planner, guessing 100
+    -- input lines, would hash-join scans of articles and batches; OFFSET 0 keeps each probe per line)
     FROM input i
-    CROSS JOIN locs
-    LEFT JOIN articles a ON a.id = i.article_id
-    LEFT JOIN batches na ON i.batch_id IS NULL AND NOT a.is_paint AND na.article_id = a.id AND na.batch_code = 'NA'
-    LEFT JOIN batches b ON b.id = coalesce(i.batch_id, na.id)
-    LEFT JOIN stock st ON st.location_id = locs.from_id AND st.batch_id = b.id
-    LEFT JOIN surplus sp ON sp.location_id = locs.from_id AND sp.batch_id = b.id
+    LEFT JOIN LATERAL (SELECT * FROM articles x WHERE x.id = i.article_id OFFSET 0) a ON true
+    LEFT JOIN LATERAL (SELECT x.id FROM batches x
+                       WHERE i.batch_id IS NULL AND NOT a.is_paint AND x.article_id = a.id AND x.batch_code = 'NA'
+                       OFFSET 0) na ON true
+    LEFT JOIN LATERAL (SELECT * FROM batches x WHERE x.id = coalesce(i.batch_id, na.id) OFFSET 0) b ON true
+    LEFT JOIN stock st ON st.location_id = %(from_location_id)s::bigint AND st.batch_id = b.id
+    LEFT JOIN surplus sp ON sp.location_id = %(from_location_id)s::bigint AND sp.batch_id = b.id
 ), checked AS (
     SELECT r.*,
            CASE WHEN NOT r.article_found THEN 'ARTICLE_NOT_FOUND'
@@ -51,12 +54,15 @@ WITH input AS (
     GROUP BY c.resolved_batch_id, c.article_id, c.bucket
 ), raised AS (
     -- each destination key's balance after the transfer, in unbounded numeric
-    SELECT k.*, CASE k.bucket WHEN 'STOCK' THEN coalesce(st.quantity_kg, 0) ELSE coalesce(sp.quantity_kg, 0)
-                END::numeric AS current_qty
+    -- (subqueries probe the primary keys: a join here was planned as a scan of the whole table)
+    SELECT k.*, coalesce(CASE k.bucket
+                             WHEN 'STOCK' THEN (SELECT st.quantity_kg FROM stock st
+                                                WHERE st.location_id = %(to_location_id)s::bigint
+                                                  AND st.batch_id = k.batch_id)
+                             ELSE (SELECT sp.quantity_kg FROM surplus sp
+                                   WHERE sp.location_id = %(to_location_id)s::bigint AND sp.batch_id = k.batch_id)
+                         END, 0)::numeric AS current_qty
     FROM per_key k
-    CROSS JOIN locs
-    LEFT JOIN stock st ON k.bucket = 'STOCK' AND st.location_id = locs.to_id AND st.batch_id = k.batch_id
-    LEFT JOIN surplus sp ON k.bucket = 'SURPLUS' AND sp.location_id = locs.to_id AND sp.batch_id = k.batch_id
 ), verdict AS (
     SELECT o.outcome, o.outcome = 'transferred' AS ok
     FROM (SELECT CASE
