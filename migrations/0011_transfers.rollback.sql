@@ -1,6 +1,7 @@
 -- Back to 0010: transfer ledger rows become INVENTORY_ADJUSTMENT rows of the same bucket and quantity
 -- (the balances they moved stay, and so does the invariant), the transfer's id kept in meta.
 DROP VIEW audit_entries;
+DROP FUNCTION transfer_plan(jsonb, bigint);
 DROP INDEX transactions_adjust_idx;
 DROP INDEX inventory_counts_group_idx;
 DROP INDEX inventory_counts_user_idx;

@@ -41,6 +41,44 @@ ALTER TABLE transactions ADD CONSTRAINT transactions_check CHECK (CASE tx_type
     ELSE bucket IS NOT NULL
 END);
 
+-- A transfer's lines as transfer_stock books them: per line of `lines` (n, article_id, batch_id?,
+-- quantity_kg, bucket STOCK|SURPLUS) the article and its batch (a consumable without a batch_id: its NA
+-- batch), the source's balances, the first problem with what was named (NULL when none) and what the
+-- line lacks after the earlier lines of its batch and bucket were served (shortage_kg). Every lookup is
+-- a key probe, so SERIALIZABLE locks rows, not whole tables (guessing 100 input lines, the planner would
+-- hash-join scans of articles and batches; OFFSET 0 keeps each probe per line). A SQL function: the
+-- planner inlines it into transfer_stock.
+CREATE FUNCTION transfer_plan(lines jsonb, from_location_id bigint)
+RETURNS TABLE (n int, article_id bigint, article_no text, batch_id bigint, batch_code text, bucket text,
+               quantity_kg numeric, stock numeric, surplus numeric, problem text, shortage_kg numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT r.n, r.article_id, r.article_no, r.resolved_batch_id, r.batch_code, r.bucket, r.quantity_kg,
+           r.stock, r.surplus,
+           CASE WHEN NOT r.article_found THEN 'ARTICLE_NOT_FOUND'
+                WHEN r.batch_id IS NULL AND r.is_paint THEN 'BATCH_REQUIRED'
+                WHEN r.resolved_batch_id IS NULL THEN 'BATCH_NOT_FOUND'
+                WHEN r.batch_article_id <> r.article_id THEN 'BATCH_ARTICLE_MISMATCH'
+           END,
+           greatest(0, least(r.quantity_kg,
+                             sum(r.quantity_kg) OVER (PARTITION BY r.resolved_batch_id, r.bucket ORDER BY r.n)
+                             - CASE r.bucket WHEN 'STOCK' THEN r.stock ELSE r.surplus END))
+    FROM (
+        SELECT i.*, a.id IS NOT NULL AS article_found, a.is_paint, a.article_no, b.id AS resolved_batch_id,
+               b.article_id AS batch_article_id, b.batch_code,
+               coalesce(st.quantity_kg, 0) AS stock, coalesce(sp.quantity_kg, 0) AS surplus
+        FROM jsonb_to_recordset($1)
+             AS i (n int, article_id bigint, batch_id bigint, quantity_kg numeric(14,2), bucket text)
+        LEFT JOIN LATERAL (SELECT * FROM articles x WHERE x.id = i.article_id OFFSET 0) a ON true
+        LEFT JOIN LATERAL (SELECT x.id FROM batches x
+                           WHERE i.batch_id IS NULL AND NOT a.is_paint AND x.article_id = a.id
+                             AND x.batch_code = 'NA'
+                           OFFSET 0) na ON true
+        LEFT JOIN LATERAL (SELECT * FROM batches x WHERE x.id = coalesce(i.batch_id, na.id) OFFSET 0) b ON true
+        LEFT JOIN stock st ON st.location_id = $2 AND st.batch_id = b.id
+        LEFT JOIN surplus sp ON sp.location_id = $2 AND sp.batch_id = b.id
+    ) r
+$$;
+
 -- The audit trail's sources, for GET /api/audit: who did what to what, newest first.
 CREATE INDEX approval_actions_created_idx ON approval_actions (created_at, id);
 CREATE INDEX approval_actions_actor_idx ON approval_actions (actor_user_id, created_at);

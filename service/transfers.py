@@ -65,11 +65,10 @@ def transfer(
         ],
         prefix="lines",
         client_event_ids=[client_event_id],
-        location_id=first["missing_location_id"],
+        location_id=to_location_id if first["from_found"] else from_location_id,
         target=(first["range_bucket"] or "").lower(),
         line=first["range_line"],
         batch_id=first["range_batch_id"],
-        batch_code=first["range_batch_code"],
         current_qty=first["current_qty"],
         requested_qty=first["requested_qty"],
     )
