@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .db import Database
 from .errors import ValidationFailed
-from .media import dumps
+from .inventory import booking
 from .refusals import MAX_BALANCE, refuse
 from .stock_shapes import TransferLine
 from .validation import quantity
@@ -44,15 +44,7 @@ def transfer(
         raise ValidationFailed(problems)
     route = {"from_location_id": from_location_id, "to_location_id": to_location_id}
     request = {**route, "note": note, "lines": lines}
-    params = {
-        **route,
-        "lines": dumps(lines).decode(),
-        "note": note,
-        "client_event_id": client_event_id,
-        "request": dumps(request).decode(),
-        "user_id": user_id,
-        "max_balance": MAX_BALANCE,
-    }
+    params = {**route, "note": note, **booking(request, lines, client_event_id, user_id)}
     rows = db.write("transfer_stock", params)
     first = rows[0]
     refuse(

@@ -14,6 +14,11 @@ def transfer(client, headers, source, destination, lines, **body):
     return client.simulate_post("/api/inventory/transfer", headers=headers, json=payload)
 
 
+def item(article, batch, quantity, **extra) -> dict:
+    """A transfer line."""
+    return {"article_id": article, "batch_id": batch, "quantity_kg": quantity, **extra}
+
+
 def ledger(url, transfer_id):
     with psycopg.connect(url) as conn:
         return conn.execute(
@@ -38,7 +43,7 @@ def test_a_transfer_moves_stock_and_writes_out_and_in_rows_sharing_the_transfer_
         as_admin,
         source,
         destination,
-        [{"article_id": article, "batch_id": batch, "quantity_kg": "4.005"}],
+        [item(article, batch, "4.005")],
         note="to shop 14",
     )
     assert result.status_code == 201, result.text
@@ -70,7 +75,7 @@ def test_a_transfer_moves_stock_and_writes_out_and_in_rows_sharing_the_transfer_
 def test_a_transfer_of_surplus_moves_surplus_and_leaves_stock(client, as_admin, stockroom, sites):
     source, destination = sites
     article, batch = stockroom.paint_batch(stock="10", surplus="3")
-    line = {"article_id": article, "batch_id": batch, "quantity_kg": 2, "bucket": "surplus"}
+    line = item(article, batch, 2, bucket="surplus")
     result = transfer(client, as_admin, source, destination, [line])
     assert result.status_code == 201, result.text
     assert result.json["lines"][0]["bucket"] == "surplus"
@@ -85,10 +90,10 @@ def test_a_short_transfer_changes_nothing_and_lists_every_short_line(client, as_
     fine_article, fine_batch = stockroom.paint_batch(stock="9")
     before = stockroom.snapshot()
     lines = [
-        {"article_id": article, "batch_id": batch, "quantity_kg": 4},  # fits
-        {"article_id": fine_article, "batch_id": fine_batch, "quantity_kg": 9},  # fits
-        {"article_id": article, "batch_id": batch, "quantity_kg": 3},  # 2 short after line 0
-        {"article_id": other_article, "batch_id": other_batch, "quantity_kg": 1.5, "bucket": "surplus"},
+        item(article, batch, 4),  # fits
+        item(fine_article, fine_batch, 9),  # fits
+        item(article, batch, 3),  # 2 short after line 0
+        item(other_article, other_batch, 1.5, bucket="surplus"),
     ]
     result = transfer(client, as_admin, source, destination, lines)
     assert result.status_code == 409, result.text
@@ -108,7 +113,7 @@ def test_a_short_transfer_changes_nothing_and_lists_every_short_line(client, as_
 def test_lines_of_one_batch_are_served_in_order_and_may_empty_the_source(client, as_admin, stockroom, sites):
     source, destination = sites
     article, batch = stockroom.paint_batch(stock="5")
-    lines = [{"article_id": article, "batch_id": batch, "quantity_kg": q} for q in ("2", "3")]
+    lines = [item(article, batch, q) for q in ("2", "3")]
     result = transfer(client, as_admin, source, destination, lines)
     assert result.status_code == 201, result.text
     assert [line["quantity_kg"] for line in result.json["lines"]] == [2, 3]
@@ -132,7 +137,7 @@ def test_a_repeated_client_event_id_answers_the_first_transfer_and_moves_nothing
 ):
     source, destination = sites
     article, batch = stockroom.paint_batch(stock="10")
-    lines = [{"article_id": article, "batch_id": batch, "quantity_kg": 4}]
+    lines = [item(article, batch, 4)]
     first = transfer(client, as_admin, source, destination, lines, client_event_id="move-1")
     again = transfer(client, as_admin, source, destination, lines, client_event_id="move-1")
     assert (first.status_code, again.status_code) == (201, 200)
@@ -149,7 +154,7 @@ def test_an_idempotency_key_replays_the_kept_answer(client, as_admin, stockroom,
     source, destination = sites
     article, batch = stockroom.paint_batch(stock="10")
     headers = {**as_admin, "Idempotency-Key": "transfer-key-1"}
-    lines = [{"article_id": article, "batch_id": batch, "quantity_kg": 1}]
+    lines = [item(article, batch, 1)]
     first = transfer(client, headers, source, destination, lines)
     again = transfer(client, headers, source, destination, lines)
     assert (first.status_code, again.status_code) == (201, 201)
@@ -182,7 +187,7 @@ def test_bad_transfers_are_refused_with_their_code_and_change_nothing(
     source, destination = sites
     article, batch = stockroom.paint_batch(stock="10")
     _, other_batch = stockroom.paint_batch(stock="10")
-    line = {"article_id": article, "batch_id": batch, "quantity_kg": 1}
+    line = item(article, batch, 1)
     body = {"from_location_id": source, "to_location_id": destination}
     for field, value in change.items():
         value = {"same": source, "other": other_batch}.get(value, value) if isinstance(value, str) else value
@@ -206,7 +211,7 @@ def test_an_operator_may_not_transfer(client, as_operator, stockroom, sites):
         as_operator,
         source,
         destination,
-        [{"article_id": article, "batch_id": batch, "quantity_kg": 1}],
+        [item(article, batch, 1)],
     )
     assert result.status_code == 403
 
@@ -214,9 +219,7 @@ def test_an_operator_may_not_transfer(client, as_operator, stockroom, sites):
 def test_the_ledger_lists_and_filters_transfer_rows(client, as_admin, stockroom, sites):
     source, destination = sites
     article, batch = stockroom.paint_batch(stock="10")
-    transfer(
-        client, as_admin, source, destination, [{"article_id": article, "batch_id": batch, "quantity_kg": 1}]
-    )
+    transfer(client, as_admin, source, destination, [item(article, batch, 1)])
     result = client.simulate_get("/api/transactions", headers=as_admin, params={"tx_type": "TRANSFER_IN"})
     assert result.status_code == 200, result.text
     assert [(row["tx_type"], row["location_id"]) for row in result.json["items"]] == [
