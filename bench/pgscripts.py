@@ -142,6 +142,41 @@ def approve_script(sql: Statements, order: str, counter: str = "na") -> str:
     )
 
 
+def transfer_script(sql: Statements) -> str:
+    """One transfer of one stock line (0.01-0.99 kg) of a random batch between two of the three seeded
+    locations, as wrk's transfer.lua draws it: transfer_stock with the `lines` and `request` JSON the
+    service builds (service/transfers.py), SERIALIZABLE."""
+    line = (
+        'format(\'[{"n": 0, "article_id": %s, "batch_id": %s, "bucket": "STOCK", '
+        '"quantity_kg": "%s"}]\', :a::bigint, :b::bigint, (:q::numeric / 100)::numeric(14,2))'
+    )
+    request = (
+        'format(\'{"from_location_id": %s, "to_location_id": %s, "note": null, "lines": %s}\', '
+        f":f::bigint, :t::bigint, {line})"
+    )
+    statement = translate(
+        sql.transfer_stock,
+        {
+            "lines": Expr(line),
+            "request": Expr(request),
+            "from_location_id": Var("f", ID),
+            "to_location_id": Var("t", ID),
+            "note": None,
+            "client_event_id": None,
+            "user_id": Var("admin_id", ID),
+            "max_balance": Expr("999999999.99"),
+        },
+    )
+    sets = [
+        f"\\set b random(1, {BATCHES})",
+        f"\\set a ((:b - 1) % {ARTICLES}) + 1",
+        "\\set f random(1, 3)",
+        "\\set t ((:f + random(0, 1)) % 3) + 1",
+        "\\set q random(1, 99)",
+    ]
+    return "\n".join([*sets, *_pipeline(statement, begin="BEGIN ISOLATION LEVEL SERIALIZABLE"), ""])
+
+
 def create_script(sql: Statements, counter: str = "nc") -> str:
     """A 5-line group on random batches (each with its own article) with unique client_event_ids, then the
     group detail found by the first line's client_event_id: Drafting.create's two statements."""

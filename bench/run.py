@@ -58,6 +58,7 @@ WORKLOADS = {
     "create": (["create.lua"], [("create", 1)], 0.0),
     "approve": (["approve.lua"], [("approve", 1)], 1.0),
     "approve-recent": (["approve.lua"], [("recent", 1)], 1.0),
+    "transfer": (["transfer.lua"], [("transfer", 1)], 0.0),  # not in MAIN_ORDER: --workloads transfer
     "mixed": (
         ["approve.lua", "create.lua", "mixed.lua"],
         [("approve", 2), ("create", 4), ("list", 7), ("get", 7)],
@@ -125,6 +126,7 @@ class Bench:
             "create": pgscripts.create_script(self.sql),
             "list": pgscripts.list_script(self.sql),
             "get": pgscripts.get_script(self.sql),
+            "transfer": pgscripts.transfer_script(self.sql),
         }
         for name, text in texts.items():
             path = self.workdir / f"pgbench-{name}.sql"
@@ -227,6 +229,7 @@ class Bench:
             "create": [self.token, self.tag],
             "approve": [self.token, *(pool or ())[:3], "scattered"],
             "approve-recent": [self.token, *(pool or ())[:3], "recent"],
+            "transfer": [self.token],
             "mixed": [self.token, history, *(pool or ())[:3], self.tag],
         }[workload]
         return run_wrk(self.wrk, self.service.base, script, args, connections, self.seconds)

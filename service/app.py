@@ -25,6 +25,7 @@ from .resources import (
     reports,
     system,
     transactions,
+    transfers,
     users,
 )
 from .tokens import TokenIssuer
@@ -117,6 +118,8 @@ def route_catalog(config: Config, db: Database, tokens: TokenIssuer, user_cache:
         Route("/api/inventory/count", inventory.Count(db, here)),
         Route("/api/inventory/adjust", inventory.Adjust(db, here)),
         Route("/api/inventory/reconcile", inventory.Reconcile(db)),
+        Route("/api/inventory/transfer", transfers.Transfer(db)),
+        Route("/api/audit", transfers.Audit(db)),
         Route("/api/transactions", transactions.Transactions(db)),
         Route("/api/reports/inventory", reports.InventoryReport(db)),
         Route("/api/reports/transactions", reports.TransactionsReport(db)),

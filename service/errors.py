@@ -77,6 +77,8 @@ SHORTAGE_FIGURES = (
     "available_surplus_kg",
     "shortage_kg",
 )
+# a transfer's short lines: its line index and bucket instead of a draft id
+TRANSFER_SHORTAGE_FIGURES = ("line", "bucket", *SHORTAGE_FIGURES[1:])
 
 
 class InsufficientStock(Conflict):
@@ -93,7 +95,13 @@ class InsufficientStock(Conflict):
         short = [row for row in rows if row["shortage_kg"] > 0]
         return cls([{**row, "draft_id": row["id"], "required_kg": row["quantity_kg"]} for row in short])
 
-    def __init__(self, short_lines: list[dict[str, Any]]):
+    @classmethod
+    def of_transfer(cls, rows: list[dict[str, Any]]) -> InsufficientStock:
+        """From transfer_stock's rows: the lines the source's bucket cannot serve."""
+        short = [{**row, "required_kg": row["quantity_kg"]} for row in rows if row["shortage_kg"] > 0]
+        return cls(short, TRANSFER_SHORTAGE_FIGURES)
+
+    def __init__(self, short_lines: list[dict[str, Any]], figures: tuple[str, ...] = SHORTAGE_FIGURES):
         named = "; ".join(
             f"{line['article_no']} batch {line['batch_code']} is {line['shortage_kg']:.2f} kg short"
             for line in short_lines
@@ -103,7 +111,7 @@ class InsufficientStock(Conflict):
             "INSUFFICIENT_STOCK",
             f"Not enough stock and surplus for {count} line{'s' if count != 1 else ''}; nothing was booked. "
             f"{named}.",
-            **{figure: [line[figure] for line in short_lines] for figure in SHORTAGE_FIGURES},
+            **{figure: [line[figure] for line in short_lines] for figure in figures},
         )
 
 

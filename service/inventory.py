@@ -77,15 +77,8 @@ def receive(
         raise ValidationFailed(problems)
     header = {"order_number": order, "location_id": location_id, "received_date": received_date}
     request = {**header, "single": single, "lines": lines}
-    params = {
-        **request,
-        "lines": dumps(lines).decode(),
-        "default_location_code": default_location_code,
-        "client_event_id": client_event_id,
-        "request": dumps(request).decode(),
-        "user_id": user_id,
-        "max_balance": MAX_BALANCE,
-    }
+    params = {**request, **booking(request, lines, client_event_id, user_id)}
+    params["default_location_code"] = default_location_code
     rows = db.write("receive_stock", params)
     outcome, problems = rows[0]["outcome"], rows[0]["problems"] or []
     refuse(
@@ -99,6 +92,18 @@ def receive(
         **_first_past_maximum(problems),
     )
     return receipt_body(rows, single), outcome == "create"
+
+
+def booking(request: dict, lines: list[dict], client_event_id: str | None, user_id: int) -> dict[str, Any]:
+    """The parameters a booking of lines (a receipt, a transfer) shares: the lines and the whole request as
+    JSON (a repeated client_event_id replays only the same request), who books, the balance maximum."""
+    return {
+        "lines": dumps(lines).decode(),
+        "client_event_id": client_event_id,
+        "request": dumps(request).decode(),
+        "user_id": user_id,
+        "max_balance": MAX_BALANCE,
+    }
 
 
 def _first_past_maximum(problems: list[dict]) -> dict[str, Any]:

@@ -8,7 +8,15 @@ from typing import Any
 from .db import Database
 from .stock_shapes import Transaction
 
-TX_TYPES = ("WEIGH_IN", "SURPLUS_CONSUMED", "STOCK_CONSUMED", "INVENTORY_ADJUSTMENT", "STOCK_RECEIPT")
+TX_TYPES = (
+    "WEIGH_IN",
+    "SURPLUS_CONSUMED",
+    "STOCK_CONSUMED",
+    "INVENTORY_ADJUSTMENT",
+    "STOCK_RECEIPT",
+    "TRANSFER_OUT",
+    "TRANSFER_IN",
+)
 BUCKETS = ("STOCK", "SURPLUS")
 # every row matching the filters, oldest first (the transactions report)
 REPORT = "report_transactions"

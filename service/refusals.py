@@ -114,6 +114,7 @@ REFUSALS: dict[str, Callable[..., AppError]] = {
         "This draft belongs to a group of several lines; approve or reject the group.",
     ),
     "short": lambda rows, **_: InsufficientStock.of_approval(rows),
+    "short_transfer": lambda rows, **_: InsufficientStock.of_transfer(rows),
     "not_editable": conflict("DRAFT_NOT_EDITABLE", "Only DRAFT lines can be edited."),
     # inventory (sql/inventory.sql)
     "invalid_receipt_lines": lambda problems, prefix, **_: line_problems(

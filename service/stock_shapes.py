@@ -5,7 +5,7 @@ reconciliation and the ledger), as msgspec Structs; the conventions are service/
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from msgspec import Struct
 
@@ -174,4 +174,46 @@ class Transaction(Placed):
     draft_id: int | None
     draft_group_id: int | None
     receipt_key: str | None
+    note: str | None
+
+
+class TransferLine(Struct):
+    line: int
+    article_id: int
+    article_no: str
+    batch_id: int
+    batch_code: str
+    bucket: Literal["stock", "surplus"]
+    quantity_kg: float
+
+
+class Transfer(Struct):
+    """A transfer as booked: TRANSFER_OUT at the source and TRANSFER_IN at the destination per line."""
+
+    id: int
+    from_location_id: int
+    to_location_id: int
+    note: str | None
+    client_event_id: str | None
+    created_at: datetime
+    created_by_user_id: int
+    lines: list[TransferLine]
+
+
+class AuditEntry(Struct):
+    """One audited event: an approval action (APPROVE, REJECT, EDIT, RENAME), a TRANSFER, a COUNT or an
+    ADJUST, with who did it, what it was done to, and the values before and after."""
+
+    at: datetime
+    action: Literal["APPROVE", "REJECT", "EDIT", "RENAME", "TRANSFER", "COUNT", "ADJUST"]
+    actor_id: int
+    actor_name: str
+    target_type: Literal["draft_group", "draft", "transfer", "inventory_count", "transaction"]
+    target_id: int
+    draft_group_id: int | None
+    location_id: int | None
+    article_id: int | None
+    batch_id: int | None
+    old_value: dict[str, Any] | None
+    new_value: dict[str, Any] | None
     note: str | None

@@ -66,6 +66,8 @@ EXPECTED = {
     ("POST", "/api/inventory/count"): ADMIN,
     ("POST", "/api/inventory/adjust"): ADMIN,
     ("GET", "/api/inventory/reconcile"): ADMIN,
+    ("POST", "/api/inventory/transfer"): ADMIN,
+    ("GET", "/api/audit"): ADMIN,
     ("GET", "/api/transactions"): ADMIN,
     ("GET", "/api/reports/inventory"): ADMIN,
     ("GET", "/api/reports/transactions"): ADMIN,

@@ -26,6 +26,7 @@ TABLES = {
     "transactions",
     "receipts",
     "inventory_counts",
+    "transfers",
 }
 
 
@@ -136,6 +137,41 @@ def test_backfill_puts_each_existing_draft_in_its_own_one_line_group(empty_datab
             (ids["loc"], ids["user"]),
         ).fetchone()[0]
         assert new_id > max(drafts.values())
+
+
+def test_rolling_back_transfers_turns_their_ledger_rows_into_adjustments_and_keeps_the_sums(
+    empty_database_url,
+):
+    url = empty_database_url
+    migrations.migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        ids = _base_rows(conn)
+        there = conn.execute(
+            "INSERT INTO locations (code, name) VALUES ('14', 'Shop') RETURNING id"
+        ).fetchone()[0]
+        moved = conn.execute(
+            "INSERT INTO transfers (from_location_id, to_location_id, user_id, request, lines) "
+            "VALUES (%s, %s, %s, '{}', '[]') RETURNING id",
+            (ids["loc"], there, ids["user"]),
+        ).fetchone()[0]
+        for tx_type, loc, qty in (("TRANSFER_OUT", ids["loc"], -2), ("TRANSFER_IN", there, 2)):
+            conn.execute(
+                "INSERT INTO transactions (tx_type, bucket, quantity_kg, location_id, article_id, batch_id,"
+                " transfer_id) VALUES (%s, 'STOCK', %s, %s, %s, %s, %s)",
+                (tx_type, qty, loc, ids["art"], ids["batch"], moved),
+            )
+    migrations.rollback(url, 1)
+    with psycopg.connect(url) as conn:
+        ledger = conn.execute(
+            "SELECT tx_type, bucket, quantity_kg::text, meta ->> 'tx_type', (meta ->> 'transfer_id')::bigint "
+            "FROM transactions ORDER BY id"
+        ).fetchall()
+    assert ledger == [
+        ("INVENTORY_ADJUSTMENT", "STOCK", "-2.00", "TRANSFER_OUT", moved),
+        ("INVENTORY_ADJUSTMENT", "STOCK", "2.00", "TRANSFER_IN", moved),
+    ]
+    assert "transfers" not in _tables(url)
+    migrations.migrate(url)
 
 
 @pytest.fixture

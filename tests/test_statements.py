@@ -17,6 +17,7 @@ from service.statements import _NAME, SQL_DIR, Statements
 PSYCOPG_CACHED_BYTES = 4096
 HOT = (
     "approve_group",
+    "transfer_stock",
     "create_group",
     "group_detail",
     "draft_detail",

@@ -125,6 +125,10 @@ def invariant_violations(url: str) -> list[str]:
         ]
         if unbooked:
             problems.append(f"{unbooked} approved drafts without ledger rows")
+        unpaired = conn.execute("""SELECT count(*) FROM transfers t WHERE (SELECT coalesce(sum(x.quantity_kg), 1)
+                                   FROM transactions x WHERE x.transfer_id = t.id) <> 0""").fetchone()[0]
+        if unpaired:
+            problems.append(f"{unpaired} transfers whose ledger rows do not cancel out")
     return problems
 
 

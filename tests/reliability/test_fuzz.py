@@ -27,6 +27,7 @@ def test_generated_requests_never_get_a_5xx_and_errors_use_the_envelope(
     database_url, db, accounts, stockroom
 ):
     stockroom.paint_batch(stock="50", surplus="5")
+    stockroom.location("14")  # a second location: transfers can succeed
     app = create_app(make_config(database_url, LOGIN_ATTEMPTS_PER_MINUTE=0), db)
     headers = {
         name: bearer(login(testing.TestClient(app), name).json["access_token"])

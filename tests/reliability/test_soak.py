@@ -24,12 +24,17 @@ pytestmark = pytest.mark.server
 SECONDS = float(os.environ.get("SOAK_SECONDS", "5"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
 REPORT_DIR = Path(os.environ.get("SOAK_REPORT_DIR", "bench/out"))
+# operation: weight
+OPS = {"create": 22, "single": 8, "approve": 25, "reject": 5, "receive": 8, "adjust": 4, "count": 3}
+OPS |= {"transfer": 8, "list": 12, "read": 13}
 
 
 class Soak:
     def __init__(self, port: int, url: str, tokens: dict[str, str], keys: list[tuple[int, int]], seed: int):
         with psycopg.connect(url) as conn:
             self.codes = dict(conn.execute("SELECT id, batch_code FROM batches").fetchall())
+            self.sites = [r[0] for r in conn.execute("SELECT id FROM locations WHERE code IN ('13', '14')")]
+        self.transfers: set[int] = set()  # acknowledged transfer ids
         self.added: Counter = Counter()  # per batch: what receipts, adjustments and counts booked at once
         self.port = port
         self.url = url
@@ -64,10 +69,7 @@ class Soak:
         return rng.choice(pending) if pending else None
 
     def step(self, client: Client, admin: Client, rng: random.Random) -> None:
-        op = rng.choices(
-            ["create", "single", "approve", "reject", "receive", "adjust", "count", "list", "read"],
-            [22, 8, 25, 5, 8, 4, 3, 12, 13],
-        )[0]
+        op = rng.choices(list(OPS), list(OPS.values()))[0]
         if op == "create":
             status, body, _ = client.send(
                 "POST", "/api/draft-groups", {"lines": self._lines(rng, rng.randint(1, 3))}
@@ -88,7 +90,7 @@ class Soak:
             if status == 200:
                 with self.lock:
                     (self.approved if op == "approve" else self.rejected).add(group)
-        elif op in ("receive", "adjust", "count"):
+        elif op in ("receive", "adjust", "count", "transfer"):
             status, body = self._inventory(op, admin, rng)
         elif op == "list":
             status, body, _ = client.send("GET", "/api/draft-groups?status=DRAFT&limit=20")
@@ -133,6 +135,15 @@ class Soak:
                 },
             )
             change = quantity if status == 200 else 0
+        elif op == "transfer":  # competes with approvals for the batches; conserves each batch's total
+            line = {"article_id": article, "batch_id": batch, "quantity_kg": str(quantity / 3)[:6]}
+            source, destination = rng.sample(self.sites, 2)
+            body = {"from_location_id": source, "to_location_id": destination, "lines": [line]}
+            status, body, _ = admin.send("POST", "/api/inventory/transfer", {**body, "note": "soak"})
+            change = 0
+            if status in (200, 201):
+                with self.lock:
+                    self.transfers.add(body["id"])
         else:
             status, body, _ = admin.send(
                 "POST",
@@ -202,6 +213,7 @@ class Soak:
 
 def _start(database_url, accounts, stockroom, start_server, **env):
     keys = [stockroom.paint_batch(stock="40", surplus="5") for _ in range(4)]
+    stockroom.location("14")  # transfers move stock between 13 and 14
     initial = {b: sum(Decimal(x) for x in stockroom.balances(b)) for _, b in keys}
     server = start_server(database_url, WEB_CONCURRENCY=2, THREADS=4, **env)
     tokens = {name: login(server.port, name, PASSWORDS[name]) for name in ("admin", "operator")}
@@ -218,11 +230,9 @@ def _final_checks(soak: Soak, database_url: str, initial: dict) -> None:
         lines = dict(
             conn.execute("SELECT draft_group_id, count(*) FROM weigh_in_drafts GROUP BY 1").fetchall()
         )
-        balances = dict(
-            conn.execute("""SELECT b.id, coalesce(st.quantity_kg, 0) + coalesce(sp.quantity_kg, 0)
-                                        FROM batches b LEFT JOIN stock st ON st.batch_id = b.id
-                                        LEFT JOIN surplus sp ON sp.batch_id = b.id""").fetchall()
-        )
+        balances = dict(conn.execute("SELECT batch_id, sum(quantity_kg) FROM balances GROUP BY 1").fetchall())
+        transfers = {row[0] for row in conn.execute("SELECT id FROM transfers")}
+    assert transfers == soak.transfers
     # no acknowledged write missing, none applied twice or unacknowledged
     assert {g: lines.get(g) for g in soak.groups} == soak.groups
     assert set(statuses) == set(soak.groups)
