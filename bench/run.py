@@ -34,7 +34,7 @@ from service.cli import create_user
 from service.embedded import find_bindir
 from service.statements import Statements
 
-from . import pgscripts, report, seed
+from . import pgscripts, report, seed, upkeep
 from .drivers import Observer, ensure_wrk, run_pgbench, run_wrk, wrk_script
 from .procs import ROOT, Cluster, Service
 
@@ -200,7 +200,7 @@ class Bench:
                     "SELECT count(*) FROM draft_groups WHERE id BETWEEN %s AND %s AND status = 'APPROVED'",
                     (pool[0], pool[0] + pool[1] - 1),
                 ).fetchone()[0]
-            result["tidied"] = seed.tidy(conn, mark)
+            result["tidied"] = upkeep.tidy(conn, mark)
             if pool or workload == "create":
                 # the run added thousands of pending_groups entries and removed them (approved or deleted):
                 # vacuum their dead rows, so the next run's DRAFT list counts the same small table rather
@@ -209,7 +209,7 @@ class Bench:
                     conn.execute("VACUUM pending_groups")
                 else:
                     conn.execute("VACUUM (INDEX_CLEANUP ON) draft_groups")
-            result["maintenance"] = seed.maintain(conn)
+            result["maintenance"] = upkeep.maintain(conn)
         if pool:
             attempts = (result["requests"] + result.get("failed", 0)) * per_request
             self.rates[(workload, side, connections)] = attempts / result["seconds"] / per_request
@@ -330,7 +330,7 @@ class Bench:
                         conn.execute("ROLLBACK")
                         if mode == "generic":
                             conn.execute("DEALLOCATE hot")
-            seed.tidy(conn, mark)
+            upkeep.tidy(conn, mark)
         return plans
 
 

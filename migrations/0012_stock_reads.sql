@@ -1,0 +1,75 @@
+-- The stock reads of SPEC §10: low stock, expiring batches, consumption per period and stock as of a
+-- moment. The ledger's occurred_at index carries the columns those reads need (index-only scans, and no
+-- extra index for the approval to keep up); consumption_days rolls the consumption of closed UTC days up.
+-- depends: 0010_shared_sql
+
+-- Widened in place of (occurred_at, id): the ledger list's range filter is served as before, and the
+-- consumption report's live part and the inventory as of a moment read the index alone.
+DROP INDEX transactions_occurred_idx;
+CREATE INDEX transactions_occurred_idx ON transactions (occurred_at, id)
+    INCLUDE (tx_type, bucket, quantity_kg, location_id, article_id, batch_id);
+
+-- Batches that can expire (the system NA batch never does), earliest first.
+CREATE INDEX batches_expiry_idx ON batches (expiry_date) WHERE batch_code <> 'NA' AND expiry_date IS NOT NULL;
+
+-- What approved weigh-ins consumed, one row per ledger row of an approval: from surplus and from stock
+-- (positive kg), and 1 for the informational WEIGH_IN row (one per approved weigh-in line). Shortage lines
+-- (INVENTORY_ADJUSTMENT) are corrections, not consumption.
+CREATE VIEW consumption_ledger AS
+SELECT t.occurred_at, t.location_id, t.article_id,
+       CASE WHEN t.tx_type = 'SURPLUS_CONSUMED' THEN -t.quantity_kg ELSE 0 END AS from_surplus_kg,
+       CASE WHEN t.tx_type = 'STOCK_CONSUMED' THEN -t.quantity_kg ELSE 0 END AS from_stock_kg,
+       CASE WHEN t.tx_type = 'WEIGH_IN' THEN 1 ELSE 0 END AS weighins
+FROM transactions t
+WHERE t.tx_type IN ('WEIGH_IN', 'SURPLUS_CONSUMED', 'STOCK_CONSUMED');
+
+-- Consumption per closed UTC day, location and article: derived data (no foreign keys; the ledger rows it
+-- sums keep their article and location alive). Days before consumption_rollup.closed_before are here
+-- completely; later ones are read from the ledger.
+CREATE TABLE consumption_days (
+    day             date NOT NULL,
+    location_id     bigint NOT NULL,
+    article_id      bigint NOT NULL,
+    from_surplus_kg numeric(16,2) NOT NULL,
+    from_stock_kg   numeric(16,2) NOT NULL,
+    weighins        integer NOT NULL,
+    PRIMARY KEY (day, location_id, article_id)
+);
+
+-- The watermark: one row.
+CREATE TABLE consumption_rollup (
+    one           boolean PRIMARY KEY DEFAULT true CHECK (one),
+    closed_before date NOT NULL,
+    rolled_at     timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO consumption_rollup (closed_before) VALUES ('-infinity');
+
+-- Rolls every UTC day that ended more than `margin` ago (longer than any transaction may run, so no
+-- ledger row of that day can still commit; occurred_at is the writing transaction's now()) into
+-- consumption_days, from the watermark on, and moves the watermark; returns it and how many rows it
+-- added. The watermark row's lock makes concurrent callers take turns; a later one finds nothing to add.
+CREATE FUNCTION roll_up_consumption(margin interval)
+RETURNS TABLE (watermark date, added_rows bigint)
+LANGUAGE sql VOLATILE AS $$
+    WITH mark AS (
+        SELECT w.closed_before AS old, ((now() - margin) AT TIME ZONE 'UTC')::date AS new
+        FROM consumption_rollup w
+        FOR UPDATE
+    ), rows AS (
+        INSERT INTO consumption_days (day, location_id, article_id, from_surplus_kg, from_stock_kg, weighins)
+        SELECT (c.occurred_at AT TIME ZONE 'UTC')::date, c.location_id, c.article_id, sum(c.from_surplus_kg),
+               sum(c.from_stock_kg), sum(c.weighins)
+        FROM mark m
+        JOIN consumption_ledger c ON c.occurred_at >= m.old::timestamp AT TIME ZONE 'UTC'
+                                 AND c.occurred_at < m.new::timestamp AT TIME ZONE 'UTC'
+        GROUP BY 1, 2, 3
+        RETURNING 1
+    ), moved AS (
+        UPDATE consumption_rollup w SET closed_before = m.new, rolled_at = now()
+        FROM mark m WHERE m.new > m.old
+        RETURNING w.closed_before
+    )
+    SELECT coalesce((SELECT m.closed_before FROM moved m), (SELECT m.old FROM mark m)), (SELECT count(*) FROM rows)
+$$;
+
+SELECT * FROM roll_up_consumption(interval '1 hour');
