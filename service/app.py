@@ -23,6 +23,7 @@ from .resources import (
     inventory,
     locations,
     reports,
+    stock_reads,
     system,
     transactions,
     users,
@@ -117,9 +118,12 @@ def route_catalog(config: Config, db: Database, tokens: TokenIssuer, user_cache:
         Route("/api/inventory/count", inventory.Count(db, here)),
         Route("/api/inventory/adjust", inventory.Adjust(db, here)),
         Route("/api/inventory/reconcile", inventory.Reconcile(db)),
+        Route("/api/inventory/low-stock", stock_reads.LowStockReport(db)),
+        Route("/api/inventory/expiring", stock_reads.ExpiringReport(db)),
         Route("/api/transactions", transactions.Transactions(db)),
         Route("/api/reports/inventory", reports.InventoryReport(db)),
         Route("/api/reports/transactions", reports.TransactionsReport(db)),
+        Route("/api/reports/consumption", stock_reads.ConsumptionReport(db)),
     ]
 
     spec.publish(openapi.document(routes))

@@ -55,33 +55,32 @@ WHERE b.batch_code <> 'NA' AND b.expiry_date IS NOT NULL
   AND k.stock_qty + k.surplus_qty > 0
 ORDER BY b.expiry_date, upper(a.article_no), b.batch_code, k.location_id
 
+-- name: consumption_watermark^
+-- The first day the consumption rollup does not hold yet (null: it holds none).
+SELECT nullif(w.closed_before, '-infinity') AS closed_before FROM consumption_rollup w
+
 -- name: report_consumption
 -- Per period (day, ISO week or month of UTC time, named by its first day) and article: the kg approved
--- weigh-ins took from surplus and from stock, their sum and the number of weigh-ins, in [from, before).
--- The whole days of the range that the rollup has closed are read from consumption_days, the rest (the
--- partial days at the bounds, the days since the watermark) from the ledger, in one statement.
-WITH bounds AS (
-    SELECT %(from)s::timestamptz AS lo, coalesce(%(before)s::timestamptz, 'infinity') AS hi,
-           (SELECT w.closed_before FROM consumption_rollup w)::timestamp AT TIME ZONE 'UTC' AS closed
-), first_day AS (  -- the start of the first whole day in the range (or hi)
-    SELECT s.*, least((date_trunc('day', (s.lo AT TIME ZONE 'UTC') - interval '1 microsecond')
-                       + interval '1 day') AT TIME ZONE 'UTC', s.hi) AS r1
-    FROM bounds s
-), span AS (  -- [r1, r2): the closed whole days, read from the rollup
-    SELECT f.*, greatest(least(date_trunc('day', f.hi AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', f.closed), f.r1) AS r2
-    FROM first_day f
-), moves AS (
+-- weigh-ins took from surplus and from stock, their sum and the number of weigh-ins, in [lo, hi). The
+-- caller splits the range (service/stock_reads.py): the whole days [first_day, end_day) that the rollup
+-- has closed are read from consumption_days, the rest ([lo, r1) and [r2, hi)) from the ledger.
+WITH moves AS (
     SELECT c.day::timestamp AS at, c.article_id, c.from_surplus_kg, c.from_stock_kg, c.weighins
-    FROM span s
-    JOIN consumption_days c ON c.day >= (s.r1 AT TIME ZONE 'UTC')::date AND c.day < (s.r2 AT TIME ZONE 'UTC')::date
-    WHERE (%(location_id)s::bigint IS NULL OR c.location_id = %(location_id)s)
+    FROM consumption_days c
+    WHERE c.location_id = coalesce(%(location_id)s::bigint, 0)
+      AND c.day >= %(first_day)s::date AND c.day < %(end_day)s::date
       AND (%(article_id)s::bigint IS NULL OR c.article_id = %(article_id)s)
     UNION ALL
     SELECT t.occurred_at AT TIME ZONE 'UTC', t.article_id, t.from_surplus_kg, t.from_stock_kg, t.weighins
-    FROM span s
-    CROSS JOIN LATERAL (VALUES (s.lo, s.r1), (s.r2, s.hi)) r (since, before)  -- two index ranges
-    JOIN consumption_ledger t ON t.occurred_at >= r.since AND t.occurred_at < r.before
-    WHERE (%(location_id)s::bigint IS NULL OR t.location_id = %(location_id)s)
+    FROM consumption_ledger t
+    WHERE t.occurred_at >= %(lo)s::timestamptz AND t.occurred_at < %(r1)s::timestamptz
+      AND (%(location_id)s::bigint IS NULL OR t.location_id = %(location_id)s)
+      AND (%(article_id)s::bigint IS NULL OR t.article_id = %(article_id)s)
+    UNION ALL
+    SELECT t.occurred_at AT TIME ZONE 'UTC', t.article_id, t.from_surplus_kg, t.from_stock_kg, t.weighins
+    FROM consumption_ledger t
+    WHERE t.occurred_at >= %(r2)s::timestamptz AND t.occurred_at < coalesce(%(hi)s::timestamptz, 'infinity')
+      AND (%(location_id)s::bigint IS NULL OR t.location_id = %(location_id)s)
       AND (%(article_id)s::bigint IS NULL OR t.article_id = %(article_id)s)
 ), totals AS (
     SELECT date_trunc(%(group_by)s, m.at)::date AS period, m.article_id, sum(m.from_surplus_kg) AS from_surplus_kg,

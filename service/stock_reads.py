@@ -1,0 +1,84 @@
+"""The stock reads of SPEC §10: low stock, expiring batches, consumption per period and the inventory as of
+a moment (sql/stock_reads.sql, migration 0012), and the consumption rollup the janitor keeps.
+
+Each read is one statement streamed as a report; the functions here turn plain arguments into its
+parameters. The consumption report reads the whole days the rollup has closed from consumption_days
+and the rest from the ledger; the range is split here, with the rollup's watermark, so the planner
+sees every bound as a value.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from .db import Database
+from .errors import ValidationFailed
+from .report_shapes import ConsumptionRow, ExpiringRow, InventoryReportRow, LowStockRow
+
+LOW_STOCK, EXPIRING, CONSUMPTION, INVENTORY_AS_OF = (
+    "low_stock",
+    "expiring",
+    "report_consumption",
+    "inventory_as_of",
+)
+LOW_STOCK_FIELDS = LowStockRow.__struct_fields__
+EXPIRING_FIELDS = ExpiringRow.__struct_fields__
+CONSUMPTION_FIELDS = ConsumptionRow.__struct_fields__
+INVENTORY_FIELDS = InventoryReportRow.__struct_fields__
+PERIODS = ("day", "week", "month")
+DEFAULT_WITHIN_DAYS, MAX_WITHIN_DAYS = 30, 3650
+ONE_DAY, ONE_MICROSECOND = timedelta(days=1), timedelta(microseconds=1)
+
+
+def day_start(moment: datetime) -> datetime:
+    """The start (UTC) of the UTC day holding `moment`."""
+    utc = moment.astimezone(UTC)
+    return datetime(utc.year, utc.month, utc.day, tzinfo=UTC)
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def consumption_params(
+    db: Database, since: datetime | None, before: datetime | None, group_by: str, filters: dict[str, Any]
+) -> dict[str, Any]:
+    """The report's parameters for [since, before) (before None: up to now and on). The whole UTC days
+    inside the range that the rollup holds, [r1, r2), come from consumption_days; [since, r1) and
+    [r2, before) from the ledger. A watermark read before the janitor moves it only sends more to the
+    ledger, which is always complete."""
+    if since is None:
+        raise ValidationFailed({"from": "is required: a date YYYY-MM-DD or an ISO 8601 timestamp"})
+    since, before = since.astimezone(UTC), before and before.astimezone(UTC)
+    if before is not None and before <= since:
+        raise ValidationFailed({"to": "must not be before from"})
+    closed = db.query("consumption_watermark")["closed_before"]
+    ceiling = day_start(since - ONE_MICROSECOND) + ONE_DAY  # the first day boundary at or after `since`
+    r1 = min(ceiling, before) if before is not None else ceiling
+    r2 = r1
+    if closed is not None:
+        last = day_start(before) if before is not None else midnight(closed)
+        r2 = max(min(last, midnight(closed)), r1)
+    return {
+        **filters,
+        "group_by": group_by,
+        "lo": since,
+        "r1": r1,
+        "r2": r2,
+        "hi": before,
+        "first_day": r1.date(),
+        "end_day": r2.date(),
+    }
+
+
+def as_of_instant(before: datetime, now: datetime | None = None) -> datetime:
+    """The instant an inventory report as of a moment stands at: the last microsecond before `before`
+    (a date's end, a timestamp itself), never later than now."""
+    return min(before - ONE_MICROSECOND, now or datetime.now(UTC))
+
+
+def roll_up_consumption(db: Database) -> dict[str, Any]:
+    """Adds the days closed since the last run to consumption_days; returns the watermark and how many
+    rows it added."""
+    return db.query("roll_up_consumption")
