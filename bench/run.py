@@ -34,7 +34,7 @@ from service.cli import create_user
 from service.embedded import find_bindir
 from service.statements import Statements
 
-from . import pgscripts, report, seed, upkeep
+from . import pgscripts, reads, report, seed, upkeep
 from .drivers import Observer, ensure_wrk, run_pgbench, run_wrk, wrk_script
 from .procs import ROOT, Cluster, Service
 
@@ -63,6 +63,7 @@ WORKLOADS = {
         [("approve", 2), ("create", 4), ("list", 7), ("get", 7)],
         0.1,
     ),
+    **reads.WORKLOADS,  # the stock reads of SPEC §10; not in MAIN_ORDER
 }
 MAIN_ORDER = ["openapi", "list", "get", "login", "create", "approve", "approve-recent", "mixed"]
 # First guesses of requests per second, to size the approve pools; replaced by what each run measured.
@@ -228,7 +229,7 @@ class Bench:
             "approve": [self.token, *(pool or ())[:3], "scattered"],
             "approve-recent": [self.token, *(pool or ())[:3], "recent"],
             "mixed": [self.token, history, *(pool or ())[:3], self.tag],
-        }[workload]
+        }.get(workload) or [self.token, reads.path(workload)]
         return run_wrk(self.wrk, self.service.base, script, args, connections, self.seconds)
 
     def pair(self, workload: str, connections: int, order: int, **labels) -> list[dict]:
