@@ -178,7 +178,7 @@ def _sync_sequences(conn: psycopg.Connection) -> None:
 # The history is booked in the past, which the consumption rollup (migration 0012) does not expect of
 # the service: it is rebuilt from the start of the ledger.
 ROLL_UP = """
-TRUNCATE consumption_days;
+TRUNCATE consumption_days, consumption_months;
 UPDATE consumption_rollup SET closed_before = '-infinity';
 SELECT * FROM roll_up_consumption(interval '1 hour')
 """

@@ -38,6 +38,17 @@ CREATE TABLE consumption_days (
 );
 CREATE INDEX consumption_days_article_idx ON consumption_days (article_id, location_id, day);
 
+-- The same per closed calendar month (a month's report grouped by month reads one row per article).
+CREATE TABLE consumption_months (
+    location_id     bigint NOT NULL,  -- 0: all locations
+    month           date NOT NULL CHECK (extract(day FROM month) = 1),
+    article_id      bigint NOT NULL,
+    from_surplus_kg numeric(16,2) NOT NULL,
+    from_stock_kg   numeric(16,2) NOT NULL,
+    weighins        integer NOT NULL,
+    PRIMARY KEY (location_id, month, article_id)
+);
+
 -- The watermark: one row.
 CREATE TABLE consumption_rollup (
     one           boolean PRIMARY KEY DEFAULT true CHECK (one),
@@ -48,30 +59,39 @@ INSERT INTO consumption_rollup (closed_before) VALUES ('-infinity');
 
 -- Rolls every UTC day that ended more than `margin` ago (longer than any transaction may run, so no
 -- ledger row of that day can still commit; occurred_at is the writing transaction's now()) into
--- consumption_days, from the watermark on, and moves the watermark; returns it and how many rows it
--- added. The watermark row's lock makes concurrent callers take turns; a later one finds nothing to add.
+-- consumption_days, from the watermark on, then every month those days complete into
+-- consumption_months, and moves the watermark; returns it and how many day rows it added. The
+-- watermark row's lock makes concurrent callers take turns; a later one finds nothing to add.
 CREATE FUNCTION roll_up_consumption(margin interval)
 RETURNS TABLE (watermark date, added_rows bigint)
-LANGUAGE sql VOLATILE AS $$
-    WITH mark AS (
-        SELECT w.closed_before AS old, ((now() - margin) AT TIME ZONE 'UTC')::date AS new
-        FROM consumption_rollup w
-        FOR UPDATE
-    ), rows AS (
-        INSERT INTO consumption_days (location_id, day, article_id, from_surplus_kg, from_stock_kg, weighins)
-        SELECT coalesce(c.location_id, 0), (c.occurred_at AT TIME ZONE 'UTC')::date, c.article_id,
-               sum(c.from_surplus_kg), sum(c.from_stock_kg), sum(c.weighins)
-        FROM mark m
-        JOIN consumption_ledger c ON c.occurred_at >= m.old::timestamp AT TIME ZONE 'UTC'
-                                 AND c.occurred_at < m.new::timestamp AT TIME ZONE 'UTC'
-        GROUP BY GROUPING SETS ((c.location_id, 2, c.article_id), (2, c.article_id))
-        RETURNING 1
-    ), moved AS (
-        UPDATE consumption_rollup w SET closed_before = m.new, rolled_at = now()
-        FROM mark m WHERE m.new > m.old
-        RETURNING w.closed_before
-    )
-    SELECT coalesce((SELECT m.closed_before FROM moved m), (SELECT m.old FROM mark m)), (SELECT count(*) FROM rows)
+LANGUAGE plpgsql AS $$
+DECLARE
+    old date;
+    new date := ((now() - margin) AT TIME ZONE 'UTC')::date;
+    added bigint;
+BEGIN
+    SELECT w.closed_before INTO old FROM consumption_rollup w FOR UPDATE;
+    IF new <= old THEN
+        RETURN QUERY SELECT old, 0::bigint;
+        RETURN;
+    END IF;
+    INSERT INTO consumption_days (location_id, day, article_id, from_surplus_kg, from_stock_kg, weighins)
+    SELECT coalesce(c.location_id, 0), (c.occurred_at AT TIME ZONE 'UTC')::date, c.article_id,
+           sum(c.from_surplus_kg), sum(c.from_stock_kg), sum(c.weighins)
+    FROM consumption_ledger c
+    WHERE c.occurred_at >= old::timestamp AT TIME ZONE 'UTC' AND c.occurred_at < new::timestamp AT TIME ZONE 'UTC'
+    GROUP BY GROUPING SETS ((c.location_id, 2, c.article_id), (2, c.article_id));
+    GET DIAGNOSTICS added = ROW_COUNT;
+    -- the months that end after the old watermark and by the new one: all their days are in now
+    INSERT INTO consumption_months (location_id, month, article_id, from_surplus_kg, from_stock_kg, weighins)
+    SELECT d.location_id, date_trunc('month', d.day)::date, d.article_id, sum(d.from_surplus_kg),
+           sum(d.from_stock_kg), sum(d.weighins)
+    FROM consumption_days d
+    WHERE d.day >= date_trunc('month', old)::date AND d.day < date_trunc('month', new)::date
+    GROUP BY 1, 2, 3;
+    UPDATE consumption_rollup SET closed_before = new, rolled_at = now();
+    RETURN QUERY SELECT new, added;
+END
 $$;
 
 DO $$ BEGIN PERFORM roll_up_consumption(interval '1 hour'); END $$;

@@ -2,9 +2,9 @@
 a moment (sql/stock_reads.sql, migration 0012), and the consumption rollup the janitor keeps.
 
 Each read is one statement streamed as a report; the functions here turn plain arguments into its
-parameters. The consumption report reads the whole days the rollup has closed from consumption_days
-and the rest from the ledger; the range is split here, with the rollup's watermark, so the planner
-sees every bound as a value.
+parameters. The consumption report reads the whole months (grouped by month) and days the rollup has
+closed from consumption_months and consumption_days, and the rest from the ledger; the range is split
+here, with the rollup's watermark, so the planner sees every bound as a value.
 """
 
 from __future__ import annotations
@@ -60,6 +60,14 @@ def consumption_params(
     if closed is not None:
         last = day_start(before) if before is not None else midnight(closed)
         r2 = max(min(last, midnight(closed)), r1)
+    first_day, end_day = r1.date(), r2.date()
+    first_month = end_month = end_day  # whole months only when grouping by month
+    if group_by == "month":
+        start = first_day.replace(day=1)
+        first_month = start if start == first_day else (start + timedelta(days=31)).replace(day=1)
+        end_month = end_day.replace(day=1)
+        if end_month <= first_month:
+            first_month = end_month = end_day
     return {
         **filters,
         "group_by": group_by,
@@ -67,8 +75,10 @@ def consumption_params(
         "r1": r1,
         "r2": r2,
         "hi": before,
-        "first_day": r1.date(),
-        "end_day": r2.date(),
+        "first_day": first_day,
+        "end_day": end_day,
+        "first_month": first_month,
+        "end_month": end_month,
     }
 
 

@@ -62,13 +62,22 @@ SELECT nullif(w.closed_before, '-infinity') AS closed_before FROM consumption_ro
 -- name: report_consumption
 -- Per period (day, ISO week or month of UTC time, named by its first day) and article: the kg approved
 -- weigh-ins took from surplus and from stock, their sum and the number of weigh-ins, in [lo, hi). The
--- caller splits the range (service/stock_reads.py): the whole days [first_day, end_day) that the rollup
--- has closed are read from consumption_days, the rest ([lo, r1) and [r2, hi)) from the ledger.
+-- caller splits the range (service/stock_reads.py): of the whole days [first_day, end_day) that the
+-- rollup has closed, the whole months [first_month, end_month) (only when grouping by month) are read
+-- from consumption_months, the other days from consumption_days, the rest ([lo, r1) and [r2, hi)) from
+-- the ledger.
 WITH moves AS (
-    SELECT c.day::timestamp AS at, c.article_id, c.from_surplus_kg, c.from_stock_kg, c.weighins
+    SELECT c.month::timestamp AS at, c.article_id, c.from_surplus_kg, c.from_stock_kg, c.weighins
+    FROM consumption_months c
+    WHERE c.location_id = coalesce(%(location_id)s::bigint, 0)
+      AND c.month >= %(first_month)s::date AND c.month < %(end_month)s::date
+      AND (%(article_id)s::bigint IS NULL OR c.article_id = %(article_id)s)
+    UNION ALL
+    SELECT c.day::timestamp, c.article_id, c.from_surplus_kg, c.from_stock_kg, c.weighins
     FROM consumption_days c
     WHERE c.location_id = coalesce(%(location_id)s::bigint, 0)
-      AND c.day >= %(first_day)s::date AND c.day < %(end_day)s::date
+      AND (c.day >= %(first_day)s::date AND c.day < %(first_month)s::date
+           OR c.day >= %(end_month)s::date AND c.day < %(end_day)s::date)
       AND (%(article_id)s::bigint IS NULL OR c.article_id = %(article_id)s)
     UNION ALL
     SELECT t.occurred_at AT TIME ZONE 'UTC', t.article_id, t.from_surplus_kg, t.from_stock_kg, t.weighins

@@ -124,7 +124,7 @@ def report(client, headers, **params) -> dict:
 def _set_rollup(database_url, closed_before: date | None) -> int:
     """The rollup as if it had closed the days before `closed_before` (None: none); returns its rows."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE consumption_days")
+        conn.execute("TRUNCATE consumption_days, consumption_months")
         conn.execute("UPDATE consumption_rollup SET closed_before = '-infinity'")
     if closed_before is None:
         return 0
@@ -132,7 +132,11 @@ def _set_rollup(database_url, closed_before: date | None) -> int:
         conn.execute(
             "SELECT roll_up_consumption(now() - %s::date::timestamp AT TIME ZONE 'UTC')", (closed_before,)
         )
-        return conn.execute("SELECT count(*) FROM consumption_days").fetchone()[0]
+        days, months = conn.execute(
+            "SELECT (SELECT count(*) FROM consumption_days), (SELECT count(*) FROM consumption_months)"
+        ).fetchone()
+        assert months > 0 or closed_before < TODAY.date()  # the history always covers last month
+        return days
 
 
 ASKS = [

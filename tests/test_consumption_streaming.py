@@ -34,7 +34,7 @@ INSERT INTO stock (location_id, batch_id, article_id, quantity_kg)
 SELECT %(location)s, i, i, 10 FROM generate_series(1, %(articles)s) i;
 SELECT setval(pg_get_serial_sequence('articles', 'id'), %(articles)s);
 SELECT setval(pg_get_serial_sequence('batches', 'id'), %(articles)s);
-TRUNCATE consumption_days;
+TRUNCATE consumption_days, consumption_months;
 UPDATE consumption_rollup SET closed_before = '-infinity';
 SELECT roll_up_consumption(interval '1 hour');
 ANALYZE
