@@ -44,9 +44,8 @@ def midnight(day: date) -> datetime:
 def consumption_params(
     db: Database, since: datetime | None, before: datetime | None, group_by: str, filters: dict[str, Any]
 ) -> dict[str, Any]:
-    """The report's parameters for [since, before) (before None: up to now and on). The whole UTC days
-    inside the range that the rollup holds, [r1, r2), come from consumption_days; [since, r1) and
-    [r2, before) from the ledger. A watermark read before the janitor moves it only sends more to the
+    """The report's parameters for [since, before) (before None: up to now and on), split with the
+    rollup's watermark (`split`). A watermark read before the janitor moves it only sends more to the
     ledger, which is always complete."""
     if since is None:
         raise ValidationFailed({"from": "is required: a date YYYY-MM-DD or an ISO 8601 timestamp"})
@@ -54,7 +53,19 @@ def consumption_params(
     if before is not None and before <= since:
         raise ValidationFailed({"to": "must not be before from"})
     closed = db.query("consumption_watermark")["closed_before"]
-    ceiling = day_start(since - ONE_MICROSECOND) + ONE_DAY  # the first day boundary at or after `since`
+    try:
+        bounds = split(since, before, closed, group_by)
+    except (OverflowError, ValueError):  # a day or month boundary past year 9999
+        raise ValidationFailed({"from": "must lie within the years 1 to 9999"}) from None
+    return {**filters, "group_by": group_by, "lo": since, "hi": before, **bounds}
+
+
+def split(since: datetime, before: datetime | None, closed: date | None, group_by: str) -> dict[str, Any]:
+    """Where each part of [since, before) is read: the whole UTC days the rollup holds (before `closed`),
+    [r1, r2), from consumption_days, and of them the whole months [first_month, end_month) from
+    consumption_months when grouping by month; [since, r1) and [r2, before) from the ledger."""
+    start = day_start(since)
+    ceiling = start if start == since else start + ONE_DAY  # the first day boundary at or after since
     r1 = min(ceiling, before) if before is not None else ceiling
     r2 = r1
     if closed is not None:
@@ -63,18 +74,14 @@ def consumption_params(
     first_day, end_day = r1.date(), r2.date()
     first_month = end_month = end_day  # whole months only when grouping by month
     if group_by == "month":
-        start = first_day.replace(day=1)
-        first_month = start if start == first_day else (start + timedelta(days=31)).replace(day=1)
+        month = first_day.replace(day=1)
+        first_month = month if month == first_day else (month + timedelta(days=31)).replace(day=1)
         end_month = end_day.replace(day=1)
         if end_month <= first_month:
             first_month = end_month = end_day
     return {
-        **filters,
-        "group_by": group_by,
-        "lo": since,
         "r1": r1,
         "r2": r2,
-        "hi": before,
         "first_day": first_day,
         "end_day": end_day,
         "first_month": first_month,

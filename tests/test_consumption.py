@@ -234,3 +234,14 @@ def test_bad_report_parameters_are_400_naming_the_field(client, as_admin, params
     result = client.simulate_get("/api/reports/consumption", headers=as_admin, params=params)
     assert result.status_code == 400, result.text
     assert field in result.json["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("since", ["0001-01-01", "0001-01-01T00:00:00", "9999-12-31", "9999-12-31T23:59:59"])
+@pytest.mark.parametrize("group_by", ["day", "week", "month"])
+def test_extreme_bounds_answer_200_or_400_never_500(client, as_admin, since, group_by):
+    result = client.simulate_get(
+        "/api/reports/consumption", headers=as_admin, params={"from": since, "group_by": group_by}
+    )
+    assert result.status_code in (200, 400), result.text
+    inventory = client.simulate_get("/api/reports/inventory", headers=as_admin, params={"as_of": since})
+    assert inventory.status_code in (200, 400), inventory.text

@@ -11,7 +11,7 @@ from ..filters import MOMENT
 from ..openapi import query
 from ..report_shapes import ConsumptionRow, ExpiringRow, LowStockRow
 from ..validation import ID, query_bool, query_choice, query_int, query_moment
-from .reports import Report
+from .reports import Report, wants_csv
 
 LOCATION_PARAM = query("location_id", ID, "one location (default: all, summed)")
 
@@ -65,6 +65,7 @@ class ConsumptionReport(Report):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Per period and article, the kg approved weigh-ins consumed from surplus and from stock, their
         sum and the number of weigh-ins, periods oldest first."""
+        wants_csv(req)  # every parameter is checked before the missing `from` is named
         filters = {
             "location_id": query_int(req, "location_id"),
             "article_id": query_int(req, "article_id"),
