@@ -253,7 +253,7 @@ def render(main: dict, growth: dict | None, history: list[dict]) -> str:
     rows = []
     order = ["openapi", "list", "get", "login", "create", "approve", "approve-recent", "mixed", "transfer"]
     for (workload, connections), row in sorted(
-        cells.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
+        cells.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
     ):
         rows.append(
             [

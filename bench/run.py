@@ -34,7 +34,7 @@ from service.cli import create_user
 from service.embedded import find_bindir
 from service.statements import Statements
 
-from . import pgscripts, report, seed
+from . import pgscripts, reads, report, seed, upkeep
 from .drivers import Observer, ensure_wrk, run_pgbench, run_wrk, wrk_script
 from .procs import ROOT, Cluster, Service
 
@@ -64,6 +64,7 @@ WORKLOADS = {
         [("approve", 2), ("create", 4), ("list", 7), ("get", 7)],
         0.1,
     ),
+    **reads.WORKLOADS,  # the stock reads of SPEC §10; not in MAIN_ORDER
 }
 MAIN_ORDER = ["openapi", "list", "get", "login", "create", "approve", "approve-recent", "mixed"]
 # First guesses of requests per second, to size the approve pools; replaced by what each run measured.
@@ -202,7 +203,7 @@ class Bench:
                     "SELECT count(*) FROM draft_groups WHERE id BETWEEN %s AND %s AND status = 'APPROVED'",
                     (pool[0], pool[0] + pool[1] - 1),
                 ).fetchone()[0]
-            result["tidied"] = seed.tidy(conn, mark)
+            result["tidied"] = upkeep.tidy(conn, mark)
             if pool or workload == "create":
                 # the run added thousands of pending_groups entries and removed them (approved or deleted):
                 # vacuum their dead rows, so the next run's DRAFT list counts the same small table rather
@@ -211,7 +212,7 @@ class Bench:
                     conn.execute("VACUUM pending_groups")
                 else:
                     conn.execute("VACUUM (INDEX_CLEANUP ON) draft_groups")
-            result["maintenance"] = seed.maintain(conn)
+            result["maintenance"] = upkeep.maintain(conn)
         if pool:
             attempts = (result["requests"] + result.get("failed", 0)) * per_request
             self.rates[(workload, side, connections)] = attempts / result["seconds"] / per_request
@@ -231,7 +232,7 @@ class Bench:
             "approve-recent": [self.token, *(pool or ())[:3], "recent"],
             "transfer": [self.token],
             "mixed": [self.token, history, *(pool or ())[:3], self.tag],
-        }[workload]
+        }.get(workload) or [self.token, reads.path(workload)]
         return run_wrk(self.wrk, self.service.base, script, args, connections, self.seconds)
 
     def pair(self, workload: str, connections: int, order: int, **labels) -> list[dict]:
@@ -333,7 +334,7 @@ class Bench:
                         conn.execute("ROLLBACK")
                         if mode == "generic":
                             conn.execute("DEALLOCATE hot")
-            seed.tidy(conn, mark)
+            upkeep.tidy(conn, mark)
         return plans
 
 

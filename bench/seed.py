@@ -20,6 +20,9 @@ BATCHES = 5_000
 PENDING = 1_000  # DRAFT groups in the history, independent of its size (what an admin still has to decide)
 STOCK_KG = 100_000  # per (location, batch): approvals never run short
 SURPLUS_KG = 20  # per (location, batch): approvals take surplus first, then stock
+# every tenth article's reorder threshold lies above what it holds (low stock lists 200 articles); each
+# batch expires between 30 days ago and 969 days ahead (900 (location, batch) rows expire within 30 days)
+LOW_THRESHOLD = 1_000_000
 BIG_TABLES = ("draft_groups", "weigh_in_drafts", "transactions", "approval_actions")
 PASSWORDS = {"bench_admin": "bench-admin-password", "bench_operator": "bench-operator-password"}
 
@@ -36,11 +39,13 @@ LINE_QTY = "(0.50 + mod(g * 31 + k * 17, 450) / 100.0)::numeric(14,2)"
 MASTER_DATA = """
 INSERT INTO locations (id, code, name) OVERRIDING SYSTEM VALUE
 SELECT i, c, 'Warehouse ' || c FROM unnest(%(codes)s::text[]) WITH ORDINALITY AS l (c, i);
-INSERT INTO articles (id, article_no, description, article_group, is_paint) OVERRIDING SYSTEM VALUE
-SELECT i, 'P-' || lpad(i::text, 5, '0'), 'Bench paint ' || i, 'Group ' || mod(i, 20), true
+INSERT INTO articles (id, article_no, description, article_group, is_paint, reorder_threshold)
+OVERRIDING SYSTEM VALUE
+SELECT i, 'P-' || lpad(i::text, 5, '0'), 'Bench paint ' || i, 'Group ' || mod(i, 20), true,
+       CASE WHEN mod(i, 10) = 0 THEN {low_threshold} ELSE 1000 END
 FROM generate_series(1, {articles}) i;
 INSERT INTO batches (id, article_id, batch_code, received_date, expiry_date) OVERRIDING SYSTEM VALUE
-SELECT j, mod(j - 1, {articles}) + 1, (10000 + j)::text, DATE '2025-01-01', DATE '2030-01-01' + mod(j, 700)
+SELECT j, mod(j - 1, {articles}) + 1, (10000 + j)::text, DATE '2025-01-01', current_date + mod(j, 1000) - 30
 FROM generate_series(1, {batches}) j;
 INSERT INTO stock (location_id, batch_id, article_id, quantity_kg)
 SELECT l, j, mod(j - 1, {articles}) + 1, {stock}
@@ -170,6 +175,22 @@ def _sync_sequences(conn: psycopg.Connection) -> None:
         conn.execute(SYNC_SEQUENCES.format(t=table), {"t": table})
 
 
+# The history is booked in the past, which the consumption rollup (migration 0012) does not expect of
+# the service: it is rebuilt from the start of the ledger.
+ROLL_UP = """
+TRUNCATE consumption_days, consumption_months;
+UPDATE consumption_rollup SET closed_before = '-infinity';
+SELECT * FROM roll_up_consumption(interval '1 hour')
+"""
+
+
+def roll_up_consumption(conn: psycopg.Connection) -> None:
+    """Rebuilds the consumption rollup where the schema has one (migration 0012)."""
+    if conn.execute("SELECT to_regclass('consumption_days') IS NOT NULL").fetchone()[0]:
+        with conn.transaction():
+            _script(conn, ROLL_UP, {})
+
+
 def seed(url: str, groups: int, admin_id: int, operator_id: int, log=print) -> dict:
     """Master data, balances and `groups` groups of history; returns what it made and how long it took."""
     started = time.monotonic()
@@ -183,6 +204,7 @@ def seed(url: str, groups: int, admin_id: int, operator_id: int, log=print) -> d
             locations=len(LOCATIONS),
             stock=STOCK_KG,
             surplus=SURPLUS_KG,
+            low_threshold=LOW_THRESHOLD,
         )
         with conn.transaction():
             _script(conn, master, {"codes": list(LOCATIONS)})
@@ -213,6 +235,7 @@ def seed(url: str, groups: int, admin_id: int, operator_id: int, log=print) -> d
             conn.execute(definition)
         _sync_sequences(conn)
         conn.execute("SET session_replication_role = DEFAULT")
+        roll_up_consumption(conn)
         loaded = time.monotonic() - started
         conn.execute("VACUUM (ANALYZE)")
         conn.execute("CHECKPOINT")
@@ -271,57 +294,3 @@ def make_pool(conn: psycopg.Connection, size: int, admin_id: int) -> tuple[int, 
         conn.execute(SYNC_SEQUENCES.format(t=table), {"t": table})
     conn.execute("ANALYZE draft_groups, weigh_in_drafts")
     return lo, size
-
-
-def tidy(conn: psycopg.Connection, since_group: int) -> dict:
-    """After a run: groups made since `since_group` that are still DRAFT (unused pool groups and the
-    groups a create run made) are deleted, so every run starts with the same PENDING DRAFT groups and
-    the list's count stays the same. Approved groups stay, as history."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and conn.execute(BUSY).fetchone()[0]:
-        time.sleep(0.05)  # requests still in flight after the load generator stopped
-    deleted, deleted_lines = conn.execute(TIDY, {"g": since_group}).fetchone()
-    approved = conn.execute(
-        "SELECT count(*) FROM draft_groups WHERE id >= %(g)s AND status = 'APPROVED'", {"g": since_group}
-    ).fetchone()[0]
-    return {"deleted_groups": deleted, "deleted_lines": deleted_lines, "approved_groups": approved}
-
-
-def maintain(conn: psycopg.Connection) -> list[str]:
-    """Between runs: the vacuums and analyzes autovacuum is due to start (its default thresholds), done
-    now, so that it does not start one inside the next measured run, on the same two cores. Returns what
-    it did, e.g. ["VACUUM weigh_in_drafts", "ANALYZE transactions"]."""
-    done = []
-    for table, vacuum, analyze in conn.execute(MAINTENANCE_DUE).fetchall():
-        command = ("VACUUM (ANALYZE) " if analyze else "VACUUM ") if vacuum else "ANALYZE "
-        conn.execute(command + psycopg.sql.Identifier(table).as_string(conn))
-        done.append(command.split(" ")[0] + (" ANALYZE" if vacuum and analyze else "") + " " + table)
-    return done
-
-
-# autovacuum's default thresholds (vacuum: 50 + 20%, inserts: 1000 + 20%, analyze: 50 + 10% of the rows)
-MAINTENANCE_DUE = """
-SELECT s.relname,
-       s.n_dead_tup > 50 + 0.2 * c.reltuples OR s.n_ins_since_vacuum > 1000 + 0.2 * c.reltuples,
-       s.n_mod_since_analyze > 50 + 0.1 * c.reltuples
-FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-WHERE s.n_dead_tup > 50 + 0.2 * c.reltuples OR s.n_ins_since_vacuum > 1000 + 0.2 * c.reltuples
-   OR s.n_mod_since_analyze > 50 + 0.1 * c.reltuples
-ORDER BY s.relname
-"""
-
-
-BUSY = """
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
-  AND backend_type = 'client backend'
-"""
-# One statement, one snapshot: a group and its lines go together (the FK is checked at its end).
-TIDY = """
-WITH groups AS (
-    DELETE FROM draft_groups WHERE id >= %(g)s AND status = 'DRAFT' RETURNING id
-), lines AS (
-    DELETE FROM weigh_in_drafts WHERE draft_group_id IN (SELECT id FROM groups) RETURNING id
-)
-SELECT (SELECT count(*) FROM groups), (SELECT count(*) FROM lines)
-"""

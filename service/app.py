@@ -23,6 +23,7 @@ from .resources import (
     inventory,
     locations,
     reports,
+    stock_reads,
     system,
     transactions,
     transfers,
@@ -120,9 +121,12 @@ def route_catalog(config: Config, db: Database, tokens: TokenIssuer, user_cache:
         Route("/api/inventory/reconcile", inventory.Reconcile(db)),
         Route("/api/inventory/transfer", transfers.Transfer(db)),
         Route("/api/audit", transfers.Audit(db)),
+        Route("/api/inventory/low-stock", stock_reads.LowStockReport(db)),
+        Route("/api/inventory/expiring", stock_reads.ExpiringReport(db)),
         Route("/api/transactions", transactions.Transactions(db)),
         Route("/api/reports/inventory", reports.InventoryReport(db)),
         Route("/api/reports/transactions", reports.TransactionsReport(db)),
+        Route("/api/reports/consumption", stock_reads.ConsumptionReport(db)),
     ]
 
     spec.publish(openapi.document(routes))

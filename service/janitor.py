@@ -1,11 +1,13 @@
 """Background upkeep in each worker: forgets expired idempotency keys, and the oldest kept keys of a user
-who keeps more than 1000, in small batches, so no request ever waits for it."""
+who keeps more than 1000, in small batches, so no request ever waits for it; rolls the consumption of
+closed days up (service/stock_reads.py), which finds nothing to do but once a day."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from . import stock_reads
 from .db import Database
 
 log = logging.getLogger("weighin.janitor")
@@ -34,6 +36,10 @@ class Janitor:
         """Forgets the oldest keys of every user who keeps more than 1000; returns how many."""
         return self._drain("trim_idempotency_keys", batch)
 
+    def roll_up_consumption(self) -> dict:
+        """Adds the days closed since the last round to the consumption rollup."""
+        return stock_reads.roll_up_consumption(self.db)
+
     def start(self) -> None:
         threading.Thread(target=self._loop, name="janitor", daemon=True).start()
 
@@ -45,5 +51,6 @@ class Janitor:
             try:
                 self.purge_idempotency_keys()
                 self.trim_idempotency_keys()
+                self.roll_up_consumption()
             except Exception:  # the next round tries again; requests never depend on this
                 log.exception("janitor round failed")

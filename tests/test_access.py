@@ -71,6 +71,10 @@ EXPECTED = {
     ("GET", "/api/transactions"): ADMIN,
     ("GET", "/api/reports/inventory"): ADMIN,
     ("GET", "/api/reports/transactions"): ADMIN,
+    # the stock reads of SPEC §10
+    ("GET", "/api/inventory/low-stock"): ANY,
+    ("GET", "/api/inventory/expiring"): ANY,
+    ("GET", "/api/reports/consumption"): ADMIN,
 }
 
 

@@ -61,8 +61,9 @@ def test_every_whole_number_query_parameter_refuses_signs_fractions_unicode_digi
     client, as_admin, query_parameters
 ):
     pairs = [(path, name) for path, name, schema in query_parameters if _is_whole_number(schema)]
-    # limit, location_id, article_id, batch_id, created_by on every list; the audit's actor_id, draft_group_id
-    assert len(pairs) == 30
+    # limit, location_id, article_id, batch_id, created_by on every list; the audit's actor_id,
+    # draft_group_id; within_days and the stock reads' ids
+    assert len(pairs) == 35
     wrong = []
     for path, name in pairs:
         for value in BAD_WHOLE_NUMBERS:

@@ -13,15 +13,16 @@ from typing import Any
 import falcon
 import msgspec
 
-from .. import inventory, ledger, shapes
+from .. import inventory, ledger, shapes, stock_reads
 from ..auth import ADMIN
 from ..db import Database
-from ..exports import csv_line
-from ..filters import LEDGER_PARAMS, ledger_filters, summary_filters
+from ..exports import csv_line, timestamp
+from ..filters import LEDGER_PARAMS, MOMENT, ledger_filters, summary_filters
 from ..listing import json_items, row_chunks, started
 from ..openapi import query, reads
-from ..stock_shapes import InventoryRow, Transaction
-from ..validation import query_choice
+from ..report_shapes import InventoryReportRow
+from ..stock_shapes import Transaction
+from ..validation import query_choice, query_moment
 from ..workbook import MEDIA_XLSX, spooled_workbook
 from . import Resource
 
@@ -35,6 +36,9 @@ INVENTORY_PARAMS = [
     query("is_paint", {"enum": ["true", "false"]}),
     query("include_empty", {"enum": ["true", "false"]}),
 ]
+AS_OF_PARAM = query(
+    "as_of", MOMENT, "balances as they stood then (a date: at its end); the X-As-Of header names it"
+)
 
 
 def wanted_format(req: falcon.Request) -> str:
@@ -56,17 +60,22 @@ class Report(Resource):
     row: type[msgspec.Struct]
     params: list[dict[str, Any]]
     fields: tuple[str, ...] = ()  # the columns in their order: the row's fields unless a report says
+    access: str = ADMIN
 
     def __init__(self, db: Database):
         super().__init__(db)
         self.fields = self.fields or self.row.__struct_fields__
         self.doc = {
-            "get": reads(shapes.Rows[self.row], access=ADMIN, params=[FORMAT_PARAM, *self.params], files=True)
+            "get": reads(
+                shapes.Rows[self.row], access=self.access, params=[FORMAT_PARAM, *self.params], files=True
+            )
         }
 
-    def answer(self, req: falcon.Request, resp: falcon.Response, params: dict[str, Any]) -> None:
+    def answer(
+        self, req: falcon.Request, resp: falcon.Response, params: dict[str, Any], statement: str = ""
+    ) -> None:
         wanted = wanted_format(req)
-        chunks = started(row_chunks(self.db, self.statement, params, self.fields))
+        chunks = started(row_chunks(self.db, statement or self.statement, params, self.fields))
         if wanted == "json":
             resp.stream = json_items(chunks, self.fields, paged=False)
             resp.content_type = falcon.MEDIA_JSON
@@ -88,11 +97,20 @@ class Report(Resource):
 
 
 class InventoryReport(Report):
-    name, statement, row, params = "inventory", inventory.SUMMARY_LIST, InventoryRow, INVENTORY_PARAMS
+    name, statement, row = "inventory", inventory.SUMMARY_LIST, InventoryReportRow
+    params = [*INVENTORY_PARAMS, AS_OF_PARAM]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Every inventory row (as the summary) as JSON, streamed CSV or XLSX."""
-        self.answer(req, resp, inventory.whole_summary(summary_filters(req)))
+        """Every inventory row (as the summary) as JSON, streamed CSV or XLSX; with `as_of`, as it stood then.
+
+        With `as_of` (a date: its end; a timestamp; later than now: now) each (location, batch) balance
+        is the sum of its ledger rows up to that instant, which the X-As-Of header names."""
+        filters, before = summary_filters(req), query_moment(req, "as_of", end=True)
+        if before is None:
+            return self.answer(req, resp, inventory.whole_summary(filters))
+        instant = stock_reads.as_of_instant(before)
+        resp.set_header("X-As-Of", timestamp(instant))
+        self.answer(req, resp, {**filters, "as_of": instant}, stock_reads.INVENTORY_AS_OF)
 
 
 class TransactionsReport(Report):
