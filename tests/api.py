@@ -86,6 +86,12 @@ def adjust(client, headers, article, batch, target, mode, quantity, note="shelf 
     return client.simulate_post("/api/inventory/adjust", headers=headers, json=body)
 
 
+def transfer(client, headers, source, destination, lines, **body):
+    """POST /api/inventory/transfer from one location to another."""
+    payload = {"from_location_id": source, "to_location_id": destination, "lines": lines, **body}
+    return client.simulate_post("/api/inventory/transfer", headers=headers, json=payload)
+
+
 def parse_csv(result) -> list[list[str]]:
     """The rows of a CSV export (asserted to be one)."""
     assert result.status_code == 200, result.text

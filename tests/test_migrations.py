@@ -160,7 +160,7 @@ def test_rolling_back_transfers_turns_their_ledger_rows_into_adjustments_and_kee
                 " transfer_id) VALUES (%s, 'STOCK', %s, %s, %s, %s, %s)",
                 (tx_type, qty, loc, ids["art"], ids["batch"], moved),
             )
-    migrations.rollback(url, 1)
+    migrations.rollback(url, 2)  # 0012_stock_reads, then 0011_transfers
     with psycopg.connect(url) as conn:
         ledger = conn.execute(
             "SELECT tx_type, bucket, quantity_kg::text, meta ->> 'tx_type', (meta ->> 'transfer_id')::bigint "

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from .api import adjust, approve, count, create, line, new_article, paint_line, parse_csv, receive
+from .api import adjust, approve, count, create, line, new_article, paint_line, parse_csv, receive, transfer
 
 pytestmark = pytest.mark.usefixtures("reconciled", "stockroom")
 
@@ -145,9 +145,8 @@ def _as_of(client, headers, moment: datetime) -> tuple[dict, str]:
     }, result.headers["x-as-of"]
 
 
-# TODO after the transfers branch is merged: add a transfer (TRANSFER_OUT/IN rows) to this sequence.
-def test_inventory_as_of_reproduces_each_moments_balances_through_receipts_approvals_counts_and_adjustments(
-    client, as_admin, database_url
+def test_inventory_as_of_reproduces_each_moments_balances_through_receipts_approvals_counts_and_transfers(
+    client, as_admin, database_url, stockroom
 ):
     article = new_article(client, as_admin)
     moments = [_instant(database_url)]
@@ -162,8 +161,11 @@ def test_inventory_as_of_reproduces_each_moments_balances_through_receipts_appro
     moments.append(_instant(database_url))
     assert approve(client, as_admin, create(client, as_admin, [line(article["id"], batch, "8")]).json["id"])
     moments.append(_instant(database_url))
+    location, shop = next(iter(_ledger_sums(database_url, moments[-1])))[0], stockroom.location("14")
+    moved = [{"article_id": article["id"], "batch_id": batch, "quantity_kg": "12"}]
+    assert transfer(client, as_admin, location, shop, moved).status_code == 201
+    moments.append(_instant(database_url))
 
-    location = next(iter(_ledger_sums(database_url, moments[-1])))[0]
     expected = [
         {},
         {(location, batch): (100, 0)},
@@ -171,6 +173,7 @@ def test_inventory_as_of_reproduces_each_moments_balances_through_receipts_appro
         {(location, batch): (70, 5)},
         {(location, batch): (50, 5)},
         {(location, batch): (47, 0)},
+        {(location, batch): (35, 0), (shop, batch): (12, 0)},
     ]
     for moment, balances in zip(moments, expected, strict=True):
         found, _ = _as_of(client, as_admin, moment)

@@ -6,12 +6,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from .api import transfer
+
 pytestmark = pytest.mark.usefixtures("reconciled")
-
-
-def transfer(client, headers, source, destination, lines, **body):
-    payload = {"from_location_id": source, "to_location_id": destination, "lines": lines, **body}
-    return client.simulate_post("/api/inventory/transfer", headers=headers, json=payload)
 
 
 def item(article, batch, quantity, **extra) -> dict:
