@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint soak bench bench-growth clean-db
+.PHONY: run test lint soak bench bench-growth bench-capabilities clean-db
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 # approve and list at 10k, 100k and 1M groups of history (~10 min, so not part of `make bench`)
 bench-growth: $(STAMP)
 	$(BIN)/python -m bench.run --growth
+
+# SPEC §10's workloads: a transfer beside pgbench, the stock reads at 1 and 8 connections (~5 min)
+bench-capabilities: $(STAMP)
+	$(BIN)/python -m bench.run --capabilities
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

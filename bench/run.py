@@ -34,7 +34,7 @@ from service.cli import create_user
 from service.embedded import find_bindir
 from service.statements import Statements
 
-from . import pgscripts, reads, report, seed, upkeep
+from . import capabilities, pgscripts, reads, report, seed, upkeep
 from .drivers import Observer, ensure_wrk, run_pgbench, run_wrk, wrk_script
 from .procs import ROOT, Cluster, Service
 
@@ -520,6 +520,27 @@ def growth_mode(args, cluster: Cluster, workdir: Path) -> dict:
     return result
 
 
+def capabilities_mode(args, cluster: Cluster, workdir: Path) -> dict:
+    """SPEC §10's workloads (bench/capabilities.py's PLAN), each round in the plan's order."""
+    bench = Bench(cluster, "bench", args.groups, args.seconds, workdir)
+    result: dict = {"mode": "capabilities", "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    result["machine"] = machine(cluster.url("postgres"))
+    result["seconds"] = args.seconds
+    try:
+        log(f"seeding {args.groups:,} groups of history …")
+        result["seed"] = bench.prepare()
+        bench.start_service(args.workers, args.threads, args.pool)
+        runs = []
+        for round_no in range(args.rounds):
+            log(f"round {round_no + 1}/{args.rounds}")
+            for workload, connections in capabilities.PLAN:
+                runs += bench.pair(workload, connections, round_no, round=round_no)
+        result["runs"] = runs
+    finally:
+        bench.stop_service()
+    return result
+
+
 SWEEP = [(3, 1, 1), (4, 1, 1), (6, 1, 1), (8, 1, 1), (2, 4, 4), (2, 8, 4), (4, 4, 4)]
 
 
@@ -567,6 +588,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--growth", action="store_true", help="approve and list at each of --sizes")
     mode.add_argument("--sweep", action="store_true", help="compare workers/threads/pool settings")
+    mode.add_argument("--capabilities", action="store_true", help="SPEC §10: transfer and the stock reads")
     p.add_argument(
         "--groups",
         type=int,
@@ -607,7 +629,8 @@ def main(argv: list[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="weighin-bench-"))
     cluster = Cluster().start()
     try:
-        mode = growth_mode if args.growth else sweep_mode if args.sweep else main_mode
+        modes = [(args.growth, growth_mode), (args.sweep, sweep_mode), (args.capabilities, capabilities_mode)]
+        mode = next((chosen for wanted, chosen in modes if wanted), main_mode)
         result = mode(args, cluster, workdir)
     except BaseException:
         log(f"bench: failed; the service's log and the generated scripts are in {workdir}")
@@ -617,7 +640,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         cluster.stop()
     result["wall_seconds"] = round(time.monotonic() - started, 1)
-    name = {"growth_mode": "growth", "sweep_mode": "sweep", "main_mode": "bench"}[mode.__name__]
+    name = mode.__name__.removesuffix("_mode").replace("main", "bench")
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
@@ -626,7 +649,10 @@ def main(argv: list[str] | None = None) -> None:
     main_result = result if mode is main_mode else load(RESULTS / "bench.json") if args.save else None
     if main_result is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report.render(main_result, load(RESULTS / "growth.json"), history()))
+        rendered = report.render(main_result, load(RESULTS / "growth.json"), history())
+        args.out.write_text(
+            rendered + "\n".join(capabilities.section(load(RESULTS / "capabilities.json"))) + "\n"
+        )
         DETAILS.parent.mkdir(parents=True, exist_ok=True)
         DETAILS.write_text(report.render_details(main_result, sweeps()))
         log(f"wrote {args.out} and {DETAILS}")
