@@ -120,11 +120,16 @@ class Nginx:
         raise ProxyError(f"nginx did not listen on {host}:{port} within 10 s")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)  # graceful: answers in flight are finished
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end(self.process, signal.SIGQUIT, 10)  # SIGQUIT: graceful, answers in flight are finished
         shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+def end(process: subprocess.Popen, sig: int, seconds: float) -> int:
+    """Sends `sig` to a process still running and waits `seconds` for it, then kills it; its exit code."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()

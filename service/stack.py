@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from .config import Config
-from .proxy import Nginx, ProxyError
+from .proxy import Nginx, ProxyError, end
 
 LOOPBACK = "127.0.0.1"
 
@@ -30,16 +30,9 @@ class Instance:
         return subprocess.Popen([str(weighin), "serve"], env=self.env)
 
     def wait_healthy(self, seconds: float = 30) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"weighin: the instance on port {self.port} exited at start")
-            try:
-                with urllib.request.urlopen(f"http://{self.host}:{self.port}/health", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit(f"weighin: the instance on port {self.port} is not healthy after {seconds:.0f} s")
+        problem = wait_healthy(f"http://{self.host}:{self.port}", self.process, seconds)
+        if problem:
+            raise SystemExit(f"weighin: the instance on port {self.port} {problem}")
 
     def revive(self) -> bool:
         """Starts the instance again when it has died; True when it had."""
@@ -52,6 +45,22 @@ class Instance:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop
+
+
+def wait_healthy(base: str, process: subprocess.Popen, seconds: float) -> str | None:
+    """Waits until `base`/health answers 200; None then, else what went wrong (the process exited, or
+    `seconds` passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"exited at start ({process.returncode})"
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1) as reply:
+                if reply.status == 200:
+                    return None
+        except OSError:
+            time.sleep(0.1)
+    return f"is not healthy after {seconds:.0f} s"
 
 
 def instance_env(config: Config, proxy: bool) -> dict[str, str]:
@@ -99,7 +108,4 @@ def serve_stack(config: Config, instances: int, proxy: bool) -> None:
         for instance in running:
             instance.stop()
         for instance in running:
-            try:
-                instance.process.wait(30)
-            except subprocess.TimeoutExpired:
-                instance.process.kill()
+            end(instance.process, signal.SIGTERM, 30)

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from service.embedded import free_port
-from service.proxy import Nginx
+from service.proxy import Nginx, end
+from service.stack import wait_healthy
 
 from .conftest import PASSWORDS, TEMPLATE_WITH_ACCOUNTS, _as_url, _with_database
 
@@ -69,32 +70,20 @@ class Stack:
         weighin = Path(sys.executable).with_name("weighin")
         command = [str(weighin), "serve", "--instances", str(instances), "--proxy"]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.output()
-            try:
-                with urllib.request.urlopen(self.base + "/health", timeout=1) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the stack did not answer /health within 60 s: {self.output()}")
+        problem = wait_healthy(self.base, self.process, 60)
+        if problem:
+            output = self.output()
+            self.stop()
+            raise RuntimeError(f"the stack {problem}: {output}")
 
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read()
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        code = end(self.process, signal.SIGTERM, 40)
         self.log.close()
-        return self.process.returncode
+        return code
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +231,16 @@ def test_serve_with_proxy_stops_nginx_and_every_instance_on_sigterm(database_url
     for port in ports:
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_serve_refuses_a_bad_instance_count_with_one_line(database_url):
+    weighin = Path(sys.executable).with_name("weighin")
+    result = subprocess.run(
+        [str(weighin), "serve", "--instances", "0", "--proxy"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": "s" * 48},
+    )
+    assert result.returncode != 0
+    assert "--instances: must be a whole number from 1 to 64, got '0'" in result.stderr
