@@ -27,7 +27,10 @@ class Instance:
 
     def _spawn(self) -> subprocess.Popen:
         weighin = Path(sys.executable).with_name("weighin")
-        return subprocess.Popen([str(weighin), "serve"], env=self.env)
+        # a session of its own: Ctrl-C reaches the stack alone, which then stops each instance once
+        process = subprocess.Popen([str(weighin), "serve"], env=self.env, start_new_session=True)
+        print(f"instance on {self.host}:{self.port}: process group {process.pid}", flush=True)
+        return process
 
     def wait_healthy(self, seconds: float = 30) -> None:
         problem = wait_healthy(f"http://{self.host}:{self.port}", self.process, seconds)

@@ -224,6 +224,24 @@ def test_the_request_id_nginx_makes_reaches_the_service(stack):
     assert headers["X-Request-ID"] == "client-chosen-1"
 
 
+def test_a_killed_instance_is_passed_over_and_started_again(database_url):
+    running = Stack(database_url, instances=2)
+    try:
+        second = f"instance on 127.0.0.1:{running.port + 2}: process group "
+        group = int(
+            next(line for line in running.output().splitlines() if line.startswith(second)).split()[-1]
+        )
+        os.killpg(group, signal.SIGKILL)  # the instance and its workers die at once
+        for _ in range(10):
+            status, _, body = call(running.base, "/health")
+            assert (status, body["status"]) == (200, "ok")
+        restarted = wait_healthy(f"http://127.0.0.1:{running.port + 2}", running.process, 30)
+        assert restarted is None, running.output()
+        assert running.output().count(second) == 2
+    finally:
+        running.stop()
+
+
 def test_serve_with_proxy_stops_nginx_and_every_instance_on_sigterm(database_url):
     running = Stack(database_url, instances=2)
     ports = [running.port, running.port + 1, running.port + 2]
