@@ -171,7 +171,13 @@ def cmd_seed(args) -> None:
 
 
 def cmd_serve(args) -> None:
-    _config()  # fails here, with one line, before any worker starts
+    config = _config()  # fails here, with one line, before any worker starts
+    instances, proxy = getattr(args, "instances", 1), getattr(args, "proxy", False)
+    if instances > 1 or proxy:
+        from .stack import serve_stack
+
+        serve_stack(config, instances, proxy)
+        return
     gunicorn = Path(sys.executable).with_name("gunicorn")
     os.execv(str(gunicorn), [str(gunicorn), "--config", str(PROJECT_ROOT / "gunicorn.conf.py")])
 
@@ -195,6 +201,12 @@ def cmd_dev(args) -> None:
     cmd_serve(args)
 
 
+def _instances(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, got {raw!r}")
+    return int(raw)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="weighin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -209,7 +221,10 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("seed", help="default location, an admin and an operator")
     p.add_argument("--demo", action="store_true", help="also demo articles, batches, stock and surplus")
     p.set_defaults(func=cmd_seed)
-    sub.add_parser("serve", help="serve the API with gunicorn").set_defaults(func=cmd_serve)
+    p = sub.add_parser("serve", help="serve the API with gunicorn (several instances, nginx in front)")
+    p.add_argument("--instances", type=_instances, default=1, metavar="N", help="gunicorn instances (1)")
+    p.add_argument("--proxy", action="store_true", help="nginx on HOST:PORT, instances on PORT+1..")
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("dev", help="embedded database, migrate, seed, serve (make run)")
     p.add_argument("--demo", action="store_true")
     p.set_defaults(func=cmd_dev)
