@@ -18,7 +18,7 @@ from .embedded import ClusterError, free_port
 BINARY = Path("/usr/sbin/pgbouncer")
 
 
-def _config(listen: int, host: str, port: int, folder: Path, pool_size: int) -> str:
+def _config(listen: int, host: str, port: int, folder: Path, pool_size: int, user: str) -> str:
     return f"""[databases]
 * = host={host} port={port}
 
@@ -34,6 +34,7 @@ max_client_conn = 1000
 max_db_connections = {pool_size}
 logfile = {folder}/pgbouncer.log
 pidfile = {folder}/pgbouncer.pid
+admin_users = {user}
 """
 
 
@@ -64,7 +65,7 @@ class LocalPgBouncer:
         (self.folder / "users.txt").write_text(f'"{user}" ""\n')
         config = self.folder / "pgbouncer.ini"
         host, port = self.server.hostname or "127.0.0.1", self.server.port or 5432
-        config.write_text(_config(self.port, host, port, self.folder, self.pool_size))
+        config.write_text(_config(self.port, host, port, self.folder, self.pool_size, user))
         command = [str(BINARY), "-q", str(config)]
         if os.geteuid() == 0:
             self.folder.chmod(0o755)
