@@ -120,7 +120,7 @@ def acceptance(main: dict, growth: dict | None) -> list[tuple[str, str, str]]:
     approve = cells.get(("approve", 8))
     if approve:
         pg_rate, pg_p99 = approve.rate("pg"), approve.lat("pg", "p99")
-        for name in ("approve", "approve-recent"):
+        for name in ("approve", "approve-pgbouncer", "approve-recent"):
             row = cells.get((name, 8))
             if not row:
                 continue
@@ -251,7 +251,18 @@ def render(main: dict, growth: dict | None, history: list[dict]) -> str:
         "",
     ]
     rows = []
-    order = ["openapi", "list", "get", "login", "create", "approve", "approve-recent", "mixed", "transfer"]
+    order = [
+        "openapi",
+        "list",
+        "get",
+        "login",
+        "create",
+        "approve",
+        "approve-pgbouncer",
+        "approve-recent",
+        "mixed",
+        "transfer",
+    ]
     for (workload, connections), row in sorted(
         cells.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
     ):
