@@ -10,6 +10,11 @@ from collections import defaultdict
 OK, NO = "PASS", "FAIL"
 
 
+# the workloads' order in the tables (bench/run.py's MAIN_ORDER is this without transfer)
+ORDER = ["openapi", "list", "get", "login", "create", "approve", "approve-pgbouncer", "approve-recent"]
+ORDER += ["mixed", "transfer"]
+
+
 def med(values) -> float:
     values = [v for v in values if v is not None and v == v]
     return statistics.median(values) if values else float("nan")
@@ -254,20 +259,8 @@ def render(main: dict, growth: dict | None, history: list[dict]) -> str:
         "",
     ]
     rows = []
-    order = [
-        "openapi",
-        "list",
-        "get",
-        "login",
-        "create",
-        "approve",
-        "approve-pgbouncer",
-        "approve-recent",
-        "mixed",
-        "transfer",
-    ]
     for (workload, connections), row in sorted(
-        cells.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
+        cells.items(), key=lambda kv: (ORDER.index(kv[0][0]) if kv[0][0] in ORDER else len(ORDER), kv[0])
     ):
         # approve through PgBouncer is set beside pgbench approve (direct: pgbench has no pooler here)
         pg = cells.get(("approve", connections), row) if workload == "approve-pgbouncer" else row

@@ -69,17 +69,7 @@ WORKLOADS = {
     ),
     **reads.WORKLOADS,  # the stock reads of SPEC §10; not in MAIN_ORDER
 }
-MAIN_ORDER = [
-    "openapi",
-    "list",
-    "get",
-    "login",
-    "create",
-    "approve",
-    "approve-pgbouncer",
-    "approve-recent",
-    "mixed",
-]
+MAIN_ORDER = [workload for workload in report.ORDER if workload != "transfer"]
 # First guesses of requests per second, to size the approve pools; replaced by what each run measured.
 GUESS = {"service": 700.0, "pgbench": 1500.0}
 
