@@ -10,6 +10,11 @@ from collections import defaultdict
 OK, NO = "PASS", "FAIL"
 
 
+# the workloads' order in the tables (bench/run.py's MAIN_ORDER is this without transfer)
+ORDER = ["openapi", "list", "get", "login", "create", "approve", "approve-pgbouncer", "approve-recent"]
+ORDER += ["mixed", "transfer"]
+
+
 def med(values) -> float:
     values = [v for v in values if v is not None and v == v]
     return statistics.median(values) if values else float("nan")
@@ -62,8 +67,9 @@ class Row:
         values = [r["wrk_p99_ms"] for r in self.svc if "wrk_p99_ms" in r]
         return med(values) if values else None
 
-    def ratio(self) -> float:
-        pg = {r["round"]: r["rate"] for r in self.pg}
+    def ratio(self, against: Row | None = None) -> float:
+        """Service rate / pgbench rate, per round; pgbench's runs of `against` (approve-pgbouncer has none)"""
+        pg = {r["round"]: r["rate"] for r in (against or self).pg}
         return med(r["rate"] / pg[r["round"]] for r in self.svc if pg.get(r["round"]))
 
     def cpu_ms(self, side: str, what: str) -> float:
@@ -240,7 +246,9 @@ def render(main: dict, growth: dict | None, history: list[dict]) -> str:
         "second; latencies in ms; CPU is milliseconds of CPU per request, summed over the gunicorn workers",
         "(svc) and over all PostgreSQL processes (pg), measured in the service run. non-2xx counts every",
         "round's responses that were not 2xx (409 = already decided, 503 = retries ran out). RSS is the",
-        "largest gunicorn worker seen during the workload's service runs.",
+        "largest gunicorn worker seen during the workload's service runs. approve-pgbouncer is approve",
+        "through a real PgBouncer in transaction mode (DATABASE_POOLER=pgbouncer); its pgbench columns",
+        "and ratio are pgbench approve's, which connects directly.",
         "",
         "Service latencies are raw per-request times, taken in the wrk script from each request to its",
         "response (matched by the X-Request-ID the service echoes), as pgbench's come from its",
@@ -251,25 +259,26 @@ def render(main: dict, growth: dict | None, history: list[dict]) -> str:
         "",
     ]
     rows = []
-    order = ["openapi", "list", "get", "login", "create", "approve", "approve-recent", "mixed", "transfer"]
     for (workload, connections), row in sorted(
-        cells.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
+        cells.items(), key=lambda kv: (ORDER.index(kv[0][0]) if kv[0][0] in ORDER else len(ORDER), kv[0])
     ):
+        # approve through PgBouncer is set beside pgbench approve (direct: pgbench has no pooler here)
+        pg = cells.get(("approve", connections), row) if workload == "approve-pgbouncer" else row
         rows.append(
             [
                 workload,
                 str(connections),
                 f(row.rate("svc")),
-                f(row.rate("pg")),
-                f(row.ratio(), 2) + ("×" if row.pg else ""),
+                f(pg.rate("pg")),
+                f(row.ratio(pg), 2) + ("×" if pg.pg else ""),
                 f(row.lat("svc", "p50"), 2),
                 f(row.lat("svc", "p99"), 2),
                 f(row.wrk_p99(), 2),
-                f(row.lat("pg", "p50"), 2),
-                f(row.lat("pg", "p99"), 2),
+                f(pg.lat("pg", "p50"), 2),
+                f(pg.lat("pg", "p99"), 2),
                 f(row.cpu_ms("svc", "service_cpu_s"), 2),
                 f(row.cpu_ms("svc", "postgres_cpu_s"), 2),
-                f(row.cpu_ms("pg", "postgres_cpu_s"), 2) if row.pg else "–",
+                f(pg.cpu_ms("pg", "postgres_cpu_s"), 2) if pg.pg else "–",
                 str(sum(non2xx(r) for r in row.svc)),
                 f(max((r.get("worker_rss_max_kb") or 0) for r in row.svc) / 1024, 0),
             ]

@@ -32,6 +32,7 @@ import psycopg
 from service import migrations
 from service.cli import create_user
 from service.embedded import find_bindir
+from service.pooler import LocalPgBouncer
 from service.statements import Statements
 
 from . import capabilities, pgscripts, reads, report, seed, upkeep
@@ -58,6 +59,8 @@ WORKLOADS = {
     "create": (["create.lua"], [("create", 1)], 0.0),
     "approve": (["approve.lua"], [("approve", 1)], 1.0),
     "approve-recent": (["approve.lua"], [("recent", 1)], 1.0),
+    # approve through a real PgBouncer in transaction mode (DATABASE_POOLER=pgbouncer), beside the direct one
+    "approve-pgbouncer": (["approve.lua"], [], 1.0),
     "transfer": (["transfer.lua"], [("transfer", 1)], 0.0),  # not in MAIN_ORDER: --workloads transfer
     "mixed": (
         ["approve.lua", "create.lua", "mixed.lua"],
@@ -66,7 +69,7 @@ WORKLOADS = {
     ),
     **reads.WORKLOADS,  # the stock reads of SPEC §10; not in MAIN_ORDER
 }
-MAIN_ORDER = ["openapi", "list", "get", "login", "create", "approve", "approve-recent", "mixed"]
+MAIN_ORDER = [workload for workload in report.ORDER if workload != "transfer"]
 # First guesses of requests per second, to size the approve pools; replaced by what each run measured.
 GUESS = {"service": 700.0, "pgbench": 1500.0}
 
@@ -97,6 +100,9 @@ class Bench:
         self.rates: dict[tuple, float] = {}
         self.tag = int(time.time()) % 100_000 * 100
         self.service: Service | None = None
+        self.other: Service | None = None  # the service not in use: direct or through PgBouncer
+        self.bouncer: LocalPgBouncer | None = None
+        self.pooled_now = False
         self.observer = Observer(cluster.url(database), cluster.postmaster_pid(), cluster.log)
         self.url_parts = {
             "host": "127.0.0.1",
@@ -148,6 +154,29 @@ class Bench:
                 8,
                 2,
             )
+
+    def through_pgbouncer(self, pooled: bool) -> None:
+        """Make `self.service` the one through PgBouncer (pooled) or the direct one; the pooled one (same
+        settings, DATABASE_POOLER=pgbouncer, a pooler with as many server connections as a service's
+        workers have pool connections) starts on first use and keeps running beside the direct one."""
+        if pooled == self.pooled_now:
+            return
+        if self.bouncer is None:
+            s = self.service
+            self.bouncer = LocalPgBouncer(self.url, pool_size=s.workers * s.pool).start()
+            url = self.bouncer.url(self.url)
+            second = Service(url, s.workers, s.threads, s.pool, self.workdir, DATABASE_POOLER="pgbouncer")
+            self.other = second.start()
+        self.service, self.other = self.other, self.service
+        self.pooled_now = pooled
+
+    def stop_pgbouncer(self) -> None:
+        self.through_pgbouncer(False)
+        if self.other:
+            self.other.stop()
+        if self.bouncer:
+            self.bouncer.stop()
+        self.other = self.bouncer = None
 
     def stop_service(self) -> None:
         if self.service:
@@ -230,6 +259,7 @@ class Bench:
             "create": [self.token, self.tag],
             "approve": [self.token, *(pool or ())[:3], "scattered"],
             "approve-recent": [self.token, *(pool or ())[:3], "recent"],
+            "approve-pgbouncer": [self.token, *(pool or ())[:3], "scattered"],
             "transfer": [self.token],
             "mixed": [self.token, history, *(pool or ())[:3], self.tag],
         }.get(workload) or [self.token, reads.path(workload)]
@@ -464,6 +494,7 @@ def main_mode(args, cluster: Cluster, workdir: Path) -> dict:
         for round_no in range(args.rounds):
             log(f"round {round_no + 1}/{args.rounds}")
             for workload in args.workloads:
+                bench.through_pgbouncer(workload == "approve-pgbouncer")
                 for connections in args.connections:
                     runs += bench.pair(
                         workload,
@@ -472,6 +503,7 @@ def main_mode(args, cluster: Cluster, workdir: Path) -> dict:
                         round=round_no,
                         pred_locks_per_page=int(cluster.effective_settings["max_pred_locks_per_page"]),
                     )
+        bench.stop_pgbouncer()
         if args.pred_compare:
             default = 2  # PostgreSQL's own default
             bench.set_pred_locks_per_page(default)
@@ -488,6 +520,7 @@ def main_mode(args, cluster: Cluster, workdir: Path) -> dict:
         bench.stop_service()  # its backends flush their statistics as they exit
         result["table_stats"] = bench.table_stats()
     finally:
+        bench.stop_pgbouncer()
         bench.stop_service()
     result["rss_max_kb"] = {str(pid): kb for pid, kb in bench.rss_kb.items()}
     return result

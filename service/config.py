@@ -39,6 +39,7 @@ class Config:
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     statement_timeout_ms: int = 10_000
+    database_pooler: str = "none"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
@@ -116,4 +117,5 @@ class Config:
             max_body_bytes=integer("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
             log_level=choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             statement_timeout_ms=integer("STATEMENT_TIMEOUT_MS", 10_000, 100, 600_000),
+            database_pooler=choice("DATABASE_POOLER", "none", ("none", "pgbouncer")),
         )

@@ -23,14 +23,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import msgspec
 import psycopg
 from psycopg import IsolationLevel
-from psycopg.adapt import Loader
-from psycopg.rows import RowFactory, dict_row, tuple_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from .errors import Busy
+from .sessions import Session
 from .statements import Statement, Statements
 
 log = logging.getLogger("weighin.db")
@@ -54,35 +53,6 @@ RECONNECT_SECONDS = 0.5
 CONNECT_TIMEOUT_SECONDS = 2  # libpq's least: a host that drops packets cannot stall the pool's workers
 MAX_ATTEMPTS = 40
 RETRY_SECONDS = 5.0  # no write keeps retrying past this, whatever attempts remain
-
-
-class NumericAsJson(Loader):
-    """numeric → PostgreSQL's own digits as raw JSON: the value enters a JSON answer as the number it
-    is, without a Decimal built and formatted back (and never a float)."""
-
-    def load(self, data) -> msgspec.Raw:
-        return msgspec.Raw(bytes(data))
-
-
-class Session(psycopg.Connection):
-    """A pool connection that keeps its cursors: building a cursor (and, for answers, its loader map)
-    per statement costs more Python than reusing one."""
-
-    @functools.cached_property
-    def rows_cursor(self) -> psycopg.Cursor:
-        return self.cursor()
-
-    @functools.cached_property
-    def _answer_cursors(self) -> dict[RowFactory, psycopg.Cursor]:
-        return {}
-
-    def answer_cursor(self, row_factory: RowFactory = dict_row) -> psycopg.Cursor:
-        """The kept cursor for rows that go into a JSON answer as they are (numerics as raw JSON)."""
-        cursor = self._answer_cursors.get(row_factory)
-        if cursor is None:
-            cursor = self._answer_cursors[row_factory] = self.cursor(row_factory=row_factory)
-            cursor.adapters.register_loader("numeric", NumericAsJson)
-        return cursor
 
 
 def _result(cursor: psycopg.Cursor, statement: Statement) -> Any:
@@ -139,22 +109,28 @@ class Database:
         name: str = "weighin",
         max_attempts: int = MAX_ATTEMPTS,
         retry_seconds: float = RETRY_SECONDS,
+        pooler: str = "none",
     ):
         self.url = url
         self.sql = sql or Statements()
         self.max_attempts = max_attempts
         self.retry_seconds = retry_seconds
         self.retries = 0  # serialization retries since start (for metrics)
+        # Through PgBouncer in transaction mode (docs/decisions.md): no startup options, no server-side
+        # prepared statements, and SERIALIZABLE work begins its own transactions with SET LOCAL.
+        self.pooled = pooler == "pgbouncer"
         options = (
             f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} "
             f"-c idle_in_transaction_session_timeout={statement_timeout_ms * 3}"
         )
         self._returned: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
         self._unreachable: set[str] = set()  # names of the pools whose last attempts to connect failed
-        self.pool = self._pool(url, name, pool_size, options)
         # A sequential scan inside a SERIALIZABLE transaction takes a predicate lock on the whole table, so
         # on small tables (a new warehouse, the tests) every concurrent write would conflict with it.
         serial_options = f"{options} -c default_transaction_isolation=serializable -c enable_seqscan=off"
+        if self.pooled:  # PgBouncer refuses startup options (and a SET would not stay with a connection)
+            options = serial_options = ""
+        self.pool = self._pool(url, name, pool_size, options)
         self.serial_pool = self._pool(url, f"{name}-serializable", pool_size, serial_options)
 
     # --- the three ways -------------------------------------------------------------------------------
@@ -167,12 +143,18 @@ class Database:
             return _run_one(conn, statement, params, answer, row_factory)
 
     def write(self, name: str, params: Params = None):
-        """One statement as its own SERIALIZABLE transaction, retried (see `_retried`)."""
+        """One statement as its own SERIALIZABLE transaction, retried (see `_retried`). Through a pooler
+        BEGIN, the plan setting, the statement and COMMIT go in one pipelined round trip."""
         statement = self.sql[name]
 
         def once():
             with self._borrow(SERIALIZABLE) as conn:
-                return _run_one(conn, statement, params, False, dict_row)
+                if not self.pooled:
+                    return _run_one(conn, statement, params, False, dict_row)
+                with conn.pipeline(), conn.transaction():
+                    self._serial_plan(conn, SERIALIZABLE)
+                    cursor = conn.execute(statement, params)
+                return _result(cursor, statement)
 
         return self._retried(once, RETRYABLE)
 
@@ -188,6 +170,7 @@ class Database:
 
         def once() -> list:
             with self._borrow(isolation) as conn, conn.pipeline(), conn.transaction():
+                self._serial_plan(conn, isolation)
                 cursors = [conn.execute(statement, params) for statement, params in statements]
             return [_result(c, statement) for c, (statement, _) in zip(cursors, statements, strict=True)]
 
@@ -205,6 +188,7 @@ class Database:
 
         def once() -> T:
             with self._borrow(isolation) as conn, conn.transaction():
+                self._serial_plan(conn, isolation)
                 return work(Unit(conn, self.sql))
 
         return self._retried(once, retry_on)
@@ -223,6 +207,12 @@ class Database:
             positions = [names.index(field) for field in fields]
             while rows := cursor.fetchmany(chunk):
                 yield [tuple(row[i] for i in positions) for row in rows]
+
+    def _serial_plan(self, conn: Session, isolation: IsolationLevel) -> None:
+        """Through a pooler, a SERIALIZABLE transaction's first statement sets what the direct mode's
+        serializable sessions have by default."""
+        if self.pooled and isolation == SERIALIZABLE:
+            conn.execute(self.sql["serial_plan"])
 
     # --- pools --------------------------------------------------------------------------------------------
 
@@ -244,16 +234,22 @@ class Database:
             timeout=CHECKOUT_SECONDS,
             reconnect_timeout=RECONNECT_SECONDS,
             reconnect_failed=lambda pool: self._unreachable.add(pool.name),
-            configure=lambda conn: self._unreachable.discard(name),
+            configure=functools.partial(self._configure, name),
             connection_class=Session,
             kwargs={
                 "autocommit": True,
                 "row_factory": dict_row,
-                "options": options,
                 "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                **({"options": options} if options else {}),
+                **({"prepare_threshold": None} if self.pooled else {}),
             },
             check=self._check,
         )
+
+    def _configure(self, name: str, conn: psycopg.Connection) -> None:
+        self._unreachable.discard(name)
+        if self.pooled:
+            conn.execute(self.sql["pooled_session"])
 
     def _check(self, conn: psycopg.Connection) -> None:
         """Ping a connection that sat idle, so one broken by a database restart is replaced before a request
@@ -271,7 +267,8 @@ class Database:
         timeout = DOWN_CHECKOUT_SECONDS if pool.name in self._unreachable else CHECKOUT_SECONDS
         with pool.connection(timeout=timeout) as conn:
             try:
-                wanted = None if serial or isolation == READ_COMMITTED else isolation  # None: the default
+                # None: the session's default; through a pooler, BEGIN names SERIALIZABLE itself
+                wanted = None if isolation == READ_COMMITTED or (serial and not self.pooled) else isolation
                 if conn.isolation_level != wanted:
                     conn.isolation_level = wanted
                 yield conn

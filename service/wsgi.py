@@ -10,7 +10,10 @@ from .middleware import configure_logging
 config = Config.from_env()
 configure_logging(config.log_level)
 db = Database(
-    config.database_url, pool_size=config.db_pool_size, statement_timeout_ms=config.statement_timeout_ms
+    config.database_url,
+    pool_size=config.db_pool_size,
+    statement_timeout_ms=config.statement_timeout_ms,
+    pooler=config.database_pooler,
 )
 app = create_app(config, db)
 janitor = Janitor(db)

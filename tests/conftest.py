@@ -32,6 +32,7 @@ from service.passwords import Passwords
 from service.statements import Statements
 
 from .clones import Clones
+from .pooling import pgbouncer_fixture, pooler_fixture, pytest_generate_tests  # noqa: F401 - fixtures, hook
 
 TEMPLATE = "weighin_template"
 TEMPLATE_WITH_ACCOUNTS = "weighin_template_accounts"
@@ -126,15 +127,16 @@ def clones(pg_server, template_url):
 
 
 @pytest.fixture
-def database_url(request, pg_server, clones):
+def database_url(request, pg_server, clones, pooler):
     """A fresh, fully migrated database for one test; with the test's accounts in it when it asks for them
-    (cloned from a second template where they were made once)."""
+    (cloned from a second template where they were made once); through PgBouncer when `pooler` says so."""
     template = TEMPLATE
     if "accounts" in request.fixturenames:
         request.getfixturevalue("account_ids")
         template = TEMPLATE_WITH_ACCOUNTS
     name = clones.take(template)
-    yield _as_url(_with_database(pg_server, name))
+    url = _as_url(_with_database(pg_server, name))
+    yield request.getfixturevalue("pgbouncer").url(url) if pooler == "pgbouncer" else url
     clones.give_back(name)
 
 
@@ -153,14 +155,18 @@ def make_config(database_url: str, **overrides) -> Config:
 
 
 @pytest.fixture
-def config(database_url):
-    return make_config(database_url)
+def config(database_url, pooler):
+    return make_config(database_url, DATABASE_POOLER=pooler)
 
 
 @pytest.fixture
 def db(config):
     database = Database(
-        config.database_url, STATEMENTS, pool_size=4, statement_timeout_ms=config.statement_timeout_ms
+        config.database_url,
+        STATEMENTS,
+        pool_size=4,
+        statement_timeout_ms=config.statement_timeout_ms,
+        pooler=config.database_pooler,
     )
     database.open(wait=True)
     yield database
@@ -225,11 +231,11 @@ class Server:
 
 
 @pytest.fixture
-def start_server():
+def start_server(pooler):
     servers: list[Server] = []
 
     def start(database_url: str, **env: object) -> Server:
-        servers.append(Server(database_url, **env))
+        servers.append(Server(database_url, **{"DATABASE_POOLER": pooler, **env}))
         return servers[-1]
 
     yield start

@@ -16,7 +16,7 @@ import pytest
 from .api import create, line
 from .conftest import PASSWORDS
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.through_pgbouncer]
 CLIENTS = 8
 
 

@@ -14,6 +14,8 @@ from service.tokens import TokenIssuer
 from .api import line
 from .conftest import bearer
 
+pytestmark = pytest.mark.through_pgbouncer
+
 
 def keyed(key):
     return {"Idempotency-Key": key}

@@ -13,6 +13,8 @@ from service.app import create_app
 
 from .conftest import make_config
 
+pytestmark = pytest.mark.through_pgbouncer
+
 
 def _attempt(client, ip="203.0.113.7", headers=None):
     return client.simulate_post(
