@@ -31,6 +31,7 @@ from psycopg.rows import RowFactory, dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from .errors import Busy
+from .metrics import RETRIES
 from .statements import Statement, Statements
 
 log = logging.getLogger("weighin.db")
@@ -293,4 +294,5 @@ class Database:
                     log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
                     raise Busy() from error
                 self.retries += 1
+                RETRIES.inc()
                 time.sleep(pause)
