@@ -70,7 +70,7 @@ def post_worker_init(worker):
 
     wsgi.db.open()
     wsgi.janitor.start()
-    metrics.PoolSampler(wsgi.db).start()
+    metrics.start_pool_sampler(wsgi.db)
 
 
 def worker_exit(server, worker):

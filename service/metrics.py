@@ -78,24 +78,16 @@ def sample_pools(db) -> None:
                 counter.labels(pool.name).inc(stats.get(key, 0) * scale)
 
 
-class PoolSampler:
-    """Under gunicorn: samples this worker's pools every second, so a scrape answered by another
-    worker sees them too (the worker that answers samples its own at once)."""
+def start_pool_sampler(db, every_seconds: float = SAMPLE_SECONDS) -> None:
+    """Under gunicorn: samples this worker's pools every second in a daemon thread, so a scrape answered
+    by another worker sees them too (the worker that answers samples its own at once)."""
 
-    def __init__(self, db, every_seconds: float = SAMPLE_SECONDS):
-        self.db = db
-        self.every = every_seconds
-        self._stop = threading.Event()
+    def loop() -> None:
+        while True:
+            time.sleep(every_seconds)
+            sample_pools(db)
 
-    def start(self) -> None:
-        threading.Thread(target=self._loop, name="metrics-sampler", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every):
-            sample_pools(self.db)
+    threading.Thread(target=loop, name="metrics-sampler", daemon=True).start()
 
 
 def exposition(db) -> tuple[bytes, str]:

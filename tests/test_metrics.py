@@ -105,7 +105,7 @@ def test_a_bad_metrics_setting_stops_the_service_with_one_line(database_url):
 
 STALE = """
 from service import metrics
-metrics.REQUESTS.labels("GET", "/health", "200").inc(1000)
+metrics.REQUESTS.labels("GET", "/health", "200").inc(1_000_000)
 """
 
 
@@ -127,27 +127,27 @@ def test_gunicorn_workers_add_up_in_a_metrics_directory_emptied_at_start(
 ):
     directory = tmp_path / "metrics"
     directory.mkdir()
-    # an earlier run's file: 1000 requests nobody made since this start
+    # an earlier run's file: a million requests nobody made since this start
     subprocess.run(
         [sys.executable, "-c", STALE], check=True, env={"PROMETHEUS_MULTIPROC_DIR": str(directory)}
     )
-    assert sum(_health_counts_by_file(directory).values()) == 1000
+    assert sum(_health_counts_by_file(directory).values()) == 1_000_000
     server = start_server(database_url, WEB_CONCURRENCY=2, THREADS=1, PROMETHEUS_MULTIPROC_DIR=directory)
 
     def health(_):
         with urllib.request.urlopen(server.base + "/health", timeout=5) as reply:
             assert reply.status == 200
 
-    with ThreadPoolExecutor(8) as pool:  # sync workers, one request each at a time: both take some
-        for _ in range(10):
-            list(pool.map(health, range(20)))
-            if len(_health_counts_by_file(directory)) >= 2:
-                break
+    # sync workers take one request at a time, so concurrent clients reach both once both have booted
+    deadline = time.monotonic() + 20
+    with ThreadPoolExecutor(8) as pool:
+        while len(_health_counts_by_file(directory)) < 2 and time.monotonic() < deadline:
+            list(pool.map(health, range(16)))
     per_worker = _health_counts_by_file(directory)
     assert len(per_worker) == 2, per_worker  # the stale file is gone; both workers answered
     scraped = samples(_get(server.base + "/metrics"))
     total = value(scraped, "weighin_http_requests_total", method="GET", route="/health", status="200")
-    assert total == sum(per_worker.values()) < 1000
+    assert total == sum(per_worker.values()) < 1_000_000
     # each worker samples its pool every SAMPLE_SECONDS: wait (boundedly) for the other worker's sample
     for _ in range(50):
         if value(scraped, "weighin_db_pool_connections", pool="weighin") == 2:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import falcon
 import psycopg
 import psycopg_pool
@@ -14,7 +12,7 @@ from ..db import Database
 from ..errors import Forbidden
 from ..media import dumps
 from ..openapi import operation, reads
-from ..ratelimit import ClientAddress
+from ..ratelimit import ClientAddress, within
 
 
 class Health:
@@ -85,19 +83,10 @@ class Metrics:
         self.addresses = addresses
         self.allow = tuple(allow)
 
-    def _allowed(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if getattr(ip, "ipv4_mapped", None):  # ::ffff:127.0.0.1 on a dual-stack socket
-            ip = ip.ipv4_mapped
-        return any(ip in network for network in self.allow)
-
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Prometheus metrics in the text format, only to the METRICS_ALLOW networks."""
         address = self.addresses.of(req)
-        if not self._allowed(address):
+        if not within(address, self.allow):
             raise Forbidden(
                 "Metrics are served only to the addresses in METRICS_ALLOW.", details={"client": address}
             )
