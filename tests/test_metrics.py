@@ -4,9 +4,11 @@ start."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -122,7 +124,7 @@ def _health_counts_by_file(directory: Path) -> dict[str, float]:
 
 
 @pytest.mark.server
-def test_gunicorn_workers_add_up_in_a_metrics_directory_emptied_at_start(
+def test_gunicorn_workers_add_up_in_a_directory_emptied_at_start_and_a_forwarded_client_gets_403(
     database_url, start_server, tmp_path
 ):
     directory = tmp_path / "metrics"
@@ -132,7 +134,13 @@ def test_gunicorn_workers_add_up_in_a_metrics_directory_emptied_at_start(
         [sys.executable, "-c", STALE], check=True, env={"PROMETHEUS_MULTIPROC_DIR": str(directory)}
     )
     assert sum(_health_counts_by_file(directory).values()) == 1_000_000
-    server = start_server(database_url, WEB_CONCURRENCY=2, THREADS=1, PROMETHEUS_MULTIPROC_DIR=directory)
+    server = start_server(
+        database_url,
+        WEB_CONCURRENCY=2,
+        THREADS=1,
+        PROMETHEUS_MULTIPROC_DIR=directory,
+        TRUSTED_PROXIES="127.0.0.1/32",  # as behind a proxy on this host
+    )
 
     def health(_):
         with urllib.request.urlopen(server.base + "/health", timeout=5) as reply:
@@ -155,6 +163,12 @@ def test_gunicorn_workers_add_up_in_a_metrics_directory_emptied_at_start(
         time.sleep(0.2)
         scraped = samples(_get(server.base + "/metrics"))
     assert value(scraped, "weighin_db_pool_connections", pool="weighin") == 2  # one connection per worker
+
+    forwarded = urllib.request.Request(server.base + "/metrics", headers={"X-Forwarded-For": "198.51.100.9"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forwarded, timeout=5)
+    assert refused.value.code == 403
+    assert json.load(refused.value)["error"]["code"] == "FORBIDDEN"
 
 
 def _get(url: str) -> str:
