@@ -1,6 +1,10 @@
 """gunicorn settings; `weighin serve` validates the environment before it starts gunicorn, and the values
 here come from that same validated Config (HOST, PORT, WEB_CONCURRENCY, THREADS, LOG_LEVEL)."""
 
+import os
+import shutil
+import tempfile
+
 from service.config import Config
 
 # not named `config`: that is a gunicorn setting (the path of this file)
@@ -32,11 +36,41 @@ limit_request_fields = 64
 limit_request_field_size = 128 * 1024
 
 
+# Metrics (service/metrics.py): the workers write their values to files in PROMETHEUS_MULTIPROC_DIR, a
+# directory emptied of earlier runs' files when the server starts (or a fresh temporary one, removed at
+# exit), before any worker imports prometheus_client.
+_made_metrics_dir = None
+
+
+def on_starting(server):
+    global _made_metrics_dir
+    directory = _validated.metrics_dir
+    if not directory:
+        directory = _made_metrics_dir = tempfile.mkdtemp(prefix="weighin-metrics-")
+    os.makedirs(directory, exist_ok=True)
+    for entry in os.scandir(directory):
+        if entry.is_file() and entry.name.endswith(".db"):  # prometheus_client's files, nothing else
+            os.remove(entry.path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def post_worker_init(worker):
-    from service import wsgi
+    from service import metrics, wsgi
 
     wsgi.db.open()
     wsgi.janitor.start()
+    metrics.start_pool_sampler(wsgi.db)
 
 
 def worker_exit(server, worker):

@@ -12,6 +12,7 @@ from .auth import AuthMiddleware, UserCache
 from .config import Config
 from .db import Database
 from .media import handlers
+from .metrics import RequestMetrics
 from .middleware import AccessLog, BodyLimit, RequestId
 from .passwords import Passwords
 from .ratelimit import ClientAddress, LoginLimit, PasswordGuessLimit, make_storage
@@ -52,7 +53,7 @@ def create_app(config: Config, db: Database) -> falcon.App:
     tokens = TokenIssuer(config.jwt_secret, config.access_token_minutes, config.refresh_token_days)
     user_cache = UserCache(db, tokens.access_seconds)
     routes = route_catalog(config, db, tokens, user_cache)
-    middleware: list[object] = [RequestId(), AccessLog(), BodyLimit(config.max_body_bytes)]
+    middleware: list[object] = [RequestMetrics(), RequestId(), AccessLog(), BodyLimit(config.max_body_bytes)]
     if config.cors_origins:
         origins = "*" if config.cors_origins == ("*",) else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
@@ -86,6 +87,7 @@ def route_catalog(config: Config, db: Database, tokens: TokenIssuer, user_cache:
     routes = [
         Route("/health", system.Health(db, config.env)),
         Route("/openapi.json", spec),
+        Route("/metrics", system.Metrics(db, addresses, config.metrics_allow)),
         Route("/api/auth/login", auth.Login(db, tokens, login_limit, passwords)),
         Route("/api/auth/refresh", auth.Refresh(db, tokens, config.refresh_token_rotation == "strict")),
         Route("/api/auth/logout", auth.Logout(db, user_cache)),

@@ -14,6 +14,9 @@ PGDATA_DIR = PROJECT_ROOT / ".pgdata"
 _ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
 class ConfigError(ValueError):
     """A bad configuration value; the message is the one line shown at start."""
 
@@ -40,6 +43,8 @@ class Config:
     log_level: str = "INFO"
     statement_timeout_ms: int = 10_000
     database_pooler: str = "none"
+    metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = LOOPBACK
+    metrics_dir: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
@@ -81,12 +86,21 @@ class Config:
         if not secret:
             raise ConfigError("JWT_SECRET is not set (weighin serve keeps a development one in .pgdata/)")
 
-        proxies = []
-        for cidr in filter(None, (p.strip() for p in env.get("TRUSTED_PROXIES", "").split(","))):
-            try:
-                proxies.append(ipaddress.ip_network(cidr, strict=False))
-            except ValueError:
-                raise ConfigError(f"TRUSTED_PROXIES has an invalid network: {cidr!r}") from None
+        def networks(name: str) -> list:
+            found = []
+            for cidr in filter(None, (p.strip() for p in env.get(name, "").split(","))):
+                try:
+                    found.append(ipaddress.ip_network(cidr, strict=False))
+                except ValueError:
+                    raise ConfigError(f"{name} has an invalid network: {cidr!r}") from None
+            return found
+
+        proxies = networks("TRUSTED_PROXIES")
+        metrics_dir = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+        if metrics_dir and not (Path(metrics_dir).is_absolute() and not Path(metrics_dir).is_file()):
+            raise ConfigError(
+                f"PROMETHEUS_MULTIPROC_DIR must be an absolute directory path, got {metrics_dir!r}"
+            )
 
         origins = tuple(filter(None, (o.strip() for o in env.get("CORS_ORIGINS", "").split(","))))
         for origin in origins:
@@ -118,4 +132,6 @@ class Config:
             log_level=choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             statement_timeout_ms=integer("STATEMENT_TIMEOUT_MS", 10_000, 100, 600_000),
             database_pooler=choice("DATABASE_POOLER", "none", ("none", "pgbouncer")),
+            metrics_allow=tuple(networks("METRICS_ALLOW")) or LOOPBACK,
+            metrics_dir=metrics_dir,
         )

@@ -29,6 +29,7 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from .errors import Busy
+from .metrics import RETRIES
 from .sessions import Session
 from .statements import Statement, Statements
 
@@ -290,4 +291,5 @@ class Database:
                     log.warning("giving up after %d attempts: %s", attempt, getattr(error, "sqlstate", error))
                     raise Busy() from error
                 self.retries += 1
+                RETRIES.inc()
                 time.sleep(pause)

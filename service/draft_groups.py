@@ -17,6 +17,7 @@ from . import shapes
 from .db import REPEATABLE_READ, RETRYABLE, SERIALIZABLE, Database
 from .errors import Forbidden, ValidationFailed
 from .media import dumps
+from .metrics import count_approval
 from .refusals import refuse
 from .validation import quantity
 
@@ -242,6 +243,7 @@ def approve(db: Database, actor: Actor, note: str | None, *, group_id=None, draf
     statement; the group (or, named by `draft_id`, its one draft) as approved."""
     params = {"group_id": group_id, "draft_id": draft_id, "actor_id": actor.id, "note": note}
     rows = db.write("approve_group", params)
+    count_approval(rows[0]["outcome"])
     refuse(rows[0]["outcome"], subject="draft" if draft_id else "group", id=draft_id or group_id, rows=rows)
     return draft_body(rows[0]) if draft_id else group_body(rows)
 

@@ -43,18 +43,21 @@ def operation(
     errors: tuple[int, ...] = (),
     params: list[dict[str, Any]] | None = None,
     database: bool = True,
+    text: str | None = None,
 ) -> dict[str, Any]:
     """One operation object; its summary is the responder's docstring (`document` adds it). `access`
     (PUBLIC, ANY signed-in user, ADMIN) is also what the auth middleware enforces, so the description and
     the behaviour cannot drift apart. `response` is the answer's shape (a Struct of service/shapes.py;
     `document` turns it into a schema); a 204 has none. The error statuses every such operation can
     answer are added here: 400 for a body or parameters, 413/415 for a body, 401/403 for access, 503 for
-    the database."""
+    the database. `text`: the answer is plain text of that media type instead (/metrics)."""
     public, role = access == PUBLIC, (access if access not in (PUBLIC, ANY) else None)
     if ok == 204:
         responses: dict[str, Any] = {"204": {"description": "No content"}}
     else:
         content: dict[str, Any] = {"application/json": {"schema": response}}
+        if text:
+            content = {text: {"schema": {"type": "string"}}}
         if files:  # a report: also a CSV file and an XLSX workbook
             content["text/csv"] = {"schema": {"type": "string"}}
             content[MEDIA_XLSX] = {"schema": {"type": "string", "contentMediaType": MEDIA_XLSX}}

@@ -81,6 +81,17 @@ class TooManyRequests(AppError):
         )
 
 
+def within(address: str, networks) -> bool:
+    """Whether `address` (an IPv4-mapped IPv6 address as its IPv4 one) lies in one of `networks`."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if getattr(ip, "ipv4_mapped", None):  # ::ffff:127.0.0.1 on a dual-stack socket
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
 class ClientAddress:
     """The socket peer, unless the peer is a trusted proxy: then X-Forwarded-For, read from the right,
     up to the first address that is not itself a trusted proxy."""
@@ -89,11 +100,7 @@ class ClientAddress:
         self.trusted = tuple(trusted_proxies)
 
     def _is_trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.trusted)
+        return within(address, self.trusted)
 
     def of(self, req: falcon.Request) -> str:
         peer = req.remote_addr or "unknown"

@@ -22,6 +22,8 @@ ADMIN = (UNAUTHORIZED, FORBIDDEN, OK)
 EXPECTED = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
+    # no token: guarded by the client's address instead (METRICS_ALLOW; the test client is loopback)
+    ("GET", "/metrics"): PUBLIC,
     ("POST", "/api/auth/login"): PUBLIC,
     # refresh takes a refresh token, never an access token
     ("POST", "/api/auth/refresh"): (UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED),

@@ -8,6 +8,7 @@ import time
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from service.db import READ_COMMITTED, Database
 from service.errors import Busy
@@ -79,7 +80,8 @@ def test_write_runs_one_statement_as_its_own_serializable_transaction(counter_db
     assert counter_db.query("session_state")["isolation"] == "read committed"
 
 
-def test_write_retries_a_statement_that_lost_a_concurrent_update(counter_db, database_url):
+def test_write_retries_a_statement_that_lost_a_concurrent_update_and_counts_it(counter_db, database_url):
+    counted = REGISTRY.get_sample_value("weighin_serialization_retries_total")
     with psycopg.connect(database_url) as other:
         other.execute("UPDATE counter SET n = n + 100 WHERE id = 1")  # holds the row lock, uncommitted
         outcome = {}
@@ -92,6 +94,7 @@ def test_write_retries_a_statement_that_lost_a_concurrent_update(counter_db, dat
         thread.join(10)
     assert outcome == {"row": {"n": 101}}
     assert counter_db.retries == 1
+    assert REGISTRY.get_sample_value("weighin_serialization_retries_total") == counted + 1  # /metrics
 
 
 def test_transaction_sends_its_steps_in_one_transaction_and_returns_each_result(counter_db, database_url):

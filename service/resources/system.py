@@ -1,4 +1,4 @@
-"""Service endpoints: health and the OpenAPI description."""
+"""Service endpoints: health, the OpenAPI description and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import falcon
 import psycopg
 import psycopg_pool
 
-from .. import __version__, shapes
+from .. import __version__, metrics, shapes
 from ..auth import PUBLIC
 from ..db import Database
+from ..errors import Forbidden
 from ..media import dumps
 from ..openapi import operation, reads
+from ..ratelimit import ClientAddress, within
 
 
 class Health:
@@ -62,3 +64,30 @@ class OpenApi:
         """This OpenAPI 3.1 description."""
         resp.content_type = falcon.MEDIA_JSON
         resp.data = self.body
+
+
+class Metrics:
+    """Not for clients: no token, but only from the METRICS_ALLOW networks (loopback by default), the
+    client's address resolved as the rate limits resolve it (X-Forwarded-For from TRUSTED_PROXIES)."""
+
+    auth = None
+    doc = {
+        "get": {
+            **operation(access=PUBLIC, errors=(403,), database=False, text="text/plain; version=1.0.0"),
+            "x-allowed-from": "METRICS_ALLOW",
+        }
+    }
+
+    def __init__(self, db: Database, addresses: ClientAddress, allow):
+        self.db = db
+        self.addresses = addresses
+        self.allow = tuple(allow)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Prometheus metrics in the text format, only to the METRICS_ALLOW networks."""
+        address = self.addresses.of(req)
+        if not within(address, self.allow):
+            raise Forbidden(
+                "Metrics are served only to the addresses in METRICS_ALLOW.", details={"client": address}
+            )
+        resp.data, resp.content_type = metrics.exposition(self.db)

@@ -40,7 +40,7 @@ def test_generated_requests_never_get_a_5xx_and_errors_use_the_envelope(
     for path, item in schema.raw_schema["paths"].items():  # every 2xx answer has a real schema to check
         for method, op in item.items():
             for status, answer in op["responses"].items():
-                if status.startswith("2") and status != "204":
+                if status.startswith("2") and status != "204" and path != "/metrics":  # metrics: text
                     ref = answer["content"]["application/json"]["schema"]["$ref"]
                     assert shapes[ref.rsplit("/", 1)[1]]["properties"], (method, path)
 
