@@ -195,3 +195,18 @@ def test_weighin_serve_reads_its_reports_from_database_read_url(
     )
     with urllib.request.urlopen(report, timeout=10) as reply:
         assert reply.status == 200 and reply.headers["X-Served-By"] == "replica"
+
+
+def test_an_unreachable_replica_makes_the_reports_503_without_falling_back_to_the_primary(
+    database_url, db, as_admin
+):
+    nowhere = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/weighin", STATEMENTS, pool_size=1)
+    nowhere.open()
+    try:
+        app = create_app(make_config(database_url, DATABASE_READ_URL=nowhere.url), db, nowhere)
+        result = testing.TestClient(app).simulate_get("/api/inventory/low-stock", headers=as_admin)
+    finally:
+        nowhere.close()
+    assert result.status_code == 503, result.text
+    assert result.headers["X-Served-By"] == "replica"
+    assert testing.TestClient(app).simulate_get("/api/inventory/summary", headers=as_admin).status_code == 200
