@@ -69,6 +69,8 @@ def post_worker_init(worker):
     from service import metrics, wsgi
 
     wsgi.db.open()
+    if wsgi.replica:
+        wsgi.replica.open()
     wsgi.janitor.start()
     metrics.start_pool_sampler(wsgi.db)
 
@@ -78,3 +80,5 @@ def worker_exit(server, worker):
 
     wsgi.janitor.stop()
     wsgi.db.close()
+    if wsgi.replica:
+        wsgi.replica.close()

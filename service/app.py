@@ -13,7 +13,7 @@ from .config import Config
 from .db import Database
 from .media import handlers
 from .metrics import RequestMetrics
-from .middleware import AccessLog, BodyLimit, RequestId
+from .middleware import AccessLog, BodyLimit, RequestId, ServedBy
 from .passwords import Passwords
 from .ratelimit import ClientAddress, LoginLimit, PasswordGuessLimit, make_storage
 from .resources import (
@@ -47,13 +47,14 @@ class IdConverter(BaseConverter):
         return as_id(value)
 
 
-def create_app(config: Config, db: Database) -> falcon.App:
-    """Build the WSGI app around the caller's database (its pools opened by the caller: gunicorn's
-    post_worker_init, or a test)."""
+def create_app(config: Config, db: Database, replica: Database | None = None) -> falcon.App:
+    """Build the WSGI app around the caller's database and, with DATABASE_READ_URL, the standby's that the
+    reports read from (their pools opened by the caller: gunicorn's post_worker_init, or a test)."""
     tokens = TokenIssuer(config.jwt_secret, config.access_token_minutes, config.refresh_token_days)
     user_cache = UserCache(db, tokens.access_seconds)
-    routes = route_catalog(config, db, tokens, user_cache)
+    routes = route_catalog(config, db, tokens, user_cache, replica)
     middleware: list[object] = [RequestMetrics(), RequestId(), AccessLog(), BodyLimit(config.max_body_bytes)]
+    middleware.append(ServedBy())
     if config.cors_origins:
         origins = "*" if config.cors_origins == ("*",) else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
@@ -70,9 +71,12 @@ def create_app(config: Config, db: Database) -> falcon.App:
     return app
 
 
-def route_catalog(config: Config, db: Database, tokens: TokenIssuer, user_cache: UserCache) -> list[Route]:
+def route_catalog(
+    config: Config, db: Database, tokens: TokenIssuer, user_cache: UserCache, replica: Database | None = None
+) -> list[Route]:
     """Every route with its resource. Each write responder says how it takes an Idempotency-Key
-    (service/idempotency.py); /openapi.json is the catalog's own description."""
+    (service/idempotency.py); /openapi.json is the catalog's own description. The reports read from
+    `replica` when there is one."""
     passwords = Passwords.for_environment(config.env)
     limit_store = make_storage(config.rate_limit_storage_uri, db)
     addresses = ClientAddress(config.trusted_proxies)
@@ -123,12 +127,12 @@ def route_catalog(config: Config, db: Database, tokens: TokenIssuer, user_cache:
         Route("/api/inventory/reconcile", inventory.Reconcile(db)),
         Route("/api/inventory/transfer", transfers.Transfer(db)),
         Route("/api/audit", transfers.Audit(db)),
-        Route("/api/inventory/low-stock", stock_reads.LowStockReport(db)),
-        Route("/api/inventory/expiring", stock_reads.ExpiringReport(db)),
+        Route("/api/inventory/low-stock", stock_reads.LowStockReport(db, replica)),
+        Route("/api/inventory/expiring", stock_reads.ExpiringReport(db, replica)),
         Route("/api/transactions", transactions.Transactions(db)),
-        Route("/api/reports/inventory", reports.InventoryReport(db)),
-        Route("/api/reports/transactions", reports.TransactionsReport(db)),
-        Route("/api/reports/consumption", stock_reads.ConsumptionReport(db)),
+        Route("/api/reports/inventory", reports.InventoryReport(db, replica)),
+        Route("/api/reports/transactions", reports.TransactionsReport(db, replica)),
+        Route("/api/reports/consumption", stock_reads.ConsumptionReport(db, replica)),
     ]
 
     spec.publish(openapi.document(routes))

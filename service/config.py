@@ -24,6 +24,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Config:
     database_url: str
+    database_read_url: str = ""
     env: str = "development"
     host: str = "127.0.0.1"
     port: int = 5001
@@ -78,6 +79,10 @@ class Config:
         if not database_url.startswith(("postgresql://", "postgres://")):
             raise ConfigError("DATABASE_URL must be a postgresql:// URL")
 
+        read_url = text("DATABASE_READ_URL", "")
+        if read_url and not read_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError("DATABASE_READ_URL must be a postgresql:// URL (a streaming standby) or unset")
+
         secret = env.get("JWT_SECRET", "")
         if mode == "production" and len(secret.encode()) < 32:
             raise ConfigError("JWT_SECRET must be set and at least 32 bytes long when ENV=production")
@@ -113,6 +118,7 @@ class Config:
         threads = integer("THREADS", 4, 1, 64)
         return cls(
             database_url=database_url,
+            database_read_url=read_url,
             env=mode,
             host=text("HOST", "127.0.0.1"),
             port=integer("PORT", 5001, 1, 65535),

@@ -132,6 +132,21 @@ class LocalCluster:
         if self.running():
             self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop")
 
+    def standby(self, datadir: Path, port: int, settings: dict[str, str] | None = None) -> LocalCluster:
+        """A streaming standby of this running cluster in `datadir` (made by pg_basebackup, not started):
+        its primary_conninfo names this cluster, standby.signal keeps it in recovery."""
+        datadir = Path(datadir)
+        if self.as_root:
+            shutil.chown(datadir.parent, "postgres", "postgres")
+        self._run(
+            "pg_basebackup",
+            *("-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-D", str(datadir)),
+            *("-X", "stream", "--checkpoint=fast", "--write-recovery-conf", "--no-sync"),
+        )
+        conninfo = f"'host=127.0.0.1 port={self.port} user=postgres application_name=standby'"
+        wanted = {**self.settings, **(settings or {}), "primary_conninfo": conninfo}
+        return LocalCluster(datadir, port, wanted)
+
     def create_database(self, name: str) -> None:
         result = self._run(
             "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name, check=False

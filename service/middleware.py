@@ -42,6 +42,14 @@ class RequestId:
         resp.set_headers(SECURITY_HEADERS)
 
 
+class ServedBy:
+    """`X-Served-By`: which database answers, `replica` for a resource reading from DATABASE_READ_URL's
+    standby (service/resources/reports.py), `primary` for everything else."""
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+        resp.set_header("X-Served-By", getattr(resource, "served_by", "primary"))
+
+
 class BodyLimit:
     """Refuses bodies above `max_bytes` before anything reads them (413)."""
 

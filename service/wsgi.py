@@ -1,5 +1,6 @@
 """The gunicorn entry point and the composition root: each worker process builds its configuration,
-logging, database (statements and pools, not yet opened), app and key janitor once, here."""
+logging, database (statements and pools, not yet opened), the standby's with DATABASE_READ_URL (the
+reports read from it; None without it), app and key janitor once, here."""
 
 from .app import create_app
 from .config import Config
@@ -15,5 +16,17 @@ db = Database(
     statement_timeout_ms=config.statement_timeout_ms,
     pooler=config.database_pooler,
 )
-app = create_app(config, db)
+replica = (
+    Database(
+        config.database_read_url,
+        db.sql,
+        pool_size=config.db_pool_size,
+        statement_timeout_ms=config.statement_timeout_ms,
+        name="weighin-replica",
+        pooler=config.database_pooler,
+    )
+    if config.database_read_url
+    else None
+)
+app = create_app(config, db, replica)
 janitor = Janitor(db)

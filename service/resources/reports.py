@@ -62,8 +62,10 @@ class Report(Resource):
     fields: tuple[str, ...] = ()  # the columns in their order: the row's fields unless a report says
     access: str = ADMIN
 
-    def __init__(self, db: Database):
-        super().__init__(db)
+    def __init__(self, db: Database, replica: Database | None = None):
+        """Reads from `replica` (DATABASE_READ_URL's standby) when there is one, else from `db`."""
+        super().__init__(replica or db)
+        self.served_by = "replica" if replica else "primary"
         self.fields = self.fields or self.row.__struct_fields__
         self.doc = {
             "get": reads(
