@@ -18,7 +18,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-# the long reliability run: 16 clients for 5 minutes, plus the fault run and the fuzzer, each longer
+# the long reliability run: 16 clients for 5 minutes, plus the fault run, the two-instance run behind
+# nginx and the fuzzer, each longer
 soak: $(STAMP)
 	SOAK_SECONDS=300 SOAK_CLIENTS=16 FUZZ_EXAMPLES=100 $(BIN)/pytest -s tests/reliability
 

@@ -12,12 +12,13 @@ from decimal import Decimal
 
 import psycopg
 
-RETRYABLE_STATUS = {409, 503}  # 409 only for IDEMPOTENCY_KEY_IN_USE, see below
+RETRYABLE_STATUS = {409, 502, 503}  # 409 only for IDEMPOTENCY_KEY_IN_USE, 502 only nginx's, see below
 
 
 class Client:
     """One keep-alive connection. `send` retries a request under the same Idempotency-Key on timeouts,
-    dropped connections, 503s and 409 IDEMPOTENCY_KEY_IN_USE, as the scale integrations do."""
+    dropped connections, 503s and 409 IDEMPOTENCY_KEY_IN_USE, as the scale integrations do; behind nginx
+    also on its 502 SERVICE_UNAVAILABLE (the instance died with the request: a dropped connection relayed)."""
 
     def __init__(self, port: int, token: str | None = None, timeout: float = 20.0):
         self.port = port
@@ -65,12 +66,12 @@ class Client:
             self.stats[status] += 1
             if headers.get("Idempotent-Replayed") == "true":
                 self.stats["replayed"] += 1
-            in_use = status == 409 and data.get("error", {}).get("code") == "IDEMPOTENCY_KEY_IN_USE"
-            if status == 503 or in_use:
+            code = data.get("error", {}).get("code")
+            in_use = status == 409 and code == "IDEMPOTENCY_KEY_IN_USE"
+            gateway = status == 502 and code == "SERVICE_UNAVAILABLE"
+            if status == 503 or in_use or gateway:
                 self.stats["retried"] += 1
-                self.stats[
-                    f"{status} {data.get('error', {}).get('code')} {method} {path.split('/')[-1]}"
-                ] += 1
+                self.stats[f"{status} {code} {method} {path.split('/')[-1]}"] += 1
                 time.sleep(min(2.0, 0.05 * attempt))
                 continue
             return status, data, attempt
