@@ -60,21 +60,31 @@ def _balances(url):
         return {r[0]: (r[1], r[2]) for r in rows}
 
 
+def random_groups(client, headers, rng, keys, count) -> dict[int, dict]:
+    """`count` DRAFT groups of 1-3 lines of 1-6 kg on (article, batch) keys drawn by `rng`, by id."""
+    groups = {}
+    for _ in range(count):
+        lines = [line(*rng.choice(keys), str(rng.randint(1, 6))) for _ in range(rng.randint(1, 3))]
+        group = create(client, headers, lines).json
+        groups[group["id"]] = group
+    return groups
+
+
+def admin_server(database_url, start_server):
+    """A real server (4 workers of 2 threads) and an admin's access token for it."""
+    server = start_server(database_url, WEB_CONCURRENCY=4, THREADS=2)
+    answer = Http(server.port).post("/api/auth/login", {"username": "admin", "password": PASSWORDS["admin"]})
+    return server, answer[1]["access_token"]
+
+
 def test_concurrent_approvals_never_oversell_and_conserve_every_batch(
     database_url, client, as_admin, accounts, stockroom, start_server
 ):
     rng = random.Random(7)
     keys = [stockroom.paint_batch(stock="20", surplus="3") for _ in range(3)]
-    groups = {}
-    for _ in range(32):
-        lines = [line(*rng.choice(keys), str(rng.randint(1, 6))) for _ in range(rng.randint(1, 3))]
-        group = create(client, as_admin, lines).json
-        groups[group["id"]] = group
+    groups = random_groups(client, as_admin, rng, keys, 32)
     initial = _balances(database_url)
-    server = start_server(database_url, WEB_CONCURRENCY=4, THREADS=2)
-    token = Http(server.port).post("/api/auth/login", {"username": "admin", "password": PASSWORDS["admin"]})[
-        1
-    ]["access_token"]
+    server, token = admin_server(database_url, start_server)
     ids = list(groups)
     rng.shuffle(ids)
     shares = [ids[n::CLIENTS] for n in range(CLIENTS)]  # every group approved by exactly one client

@@ -10,9 +10,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from .api import create, line
-from .conftest import PASSWORDS
-from .test_approval_concurrency import CLIENTS, Http, _run_clients
+from .test_approval_concurrency import CLIENTS, Http, _run_clients, admin_server, random_groups
 
 pytestmark = pytest.mark.server
 
@@ -34,16 +32,9 @@ def test_transfers_racing_approvals_never_go_negative_and_conserve_every_batch(
     keys = [stockroom.paint_batch(stock="20", surplus="3") for _ in range(3)]
     for article, batch in keys:
         stockroom.book(shop, article, batch, stock="10", surplus="2")
-    groups = {}
-    for _ in range(24):
-        lines = [line(*rng.choice(keys), str(rng.randint(1, 6))) for _ in range(rng.randint(1, 3))]
-        group = create(client, as_admin, lines).json
-        groups[group["id"]] = group
+    groups = random_groups(client, as_admin, rng, keys, 24)
     initial = _totals(database_url)
-    server = start_server(database_url, WEB_CONCURRENCY=4, THREADS=2)
-    token = Http(server.port).post("/api/auth/login", {"username": "admin", "password": PASSWORDS["admin"]})[
-        1
-    ]["access_token"]
+    server, token = admin_server(database_url, start_server)
     ids = list(groups)
     approvers = CLIENTS // 2
     shares = [ids[n::approvers] for n in range(approvers)]
