@@ -30,6 +30,12 @@ ERRORS = {
     431: ("HEADER_TOO_LARGE", "A request header is above 8 KiB, or all of them above 32 KiB."),
     500: ("INTERNAL_ERROR", "Something went wrong in the proxy; quote the request id when reporting it."),
     502: ("SERVICE_UNAVAILABLE", "No instance of the service answered; retry shortly."),
+    # the instance that had the request stopped before answering (the template's $weighin_gateway)
+    503: (
+        "SERVICE_UNAVAILABLE",
+        "The instance handling the request stopped before answering; retry it (a write under the same "
+        "Idempotency-Key).",
+    ),
     504: ("SERVICE_TIMEOUT", "The service did not answer in time; retry shortly."),
 }
 

@@ -195,9 +195,44 @@ def test_nginx_own_errors_answer_in_the_envelope(stack):
 
     dead = Nginx("127.0.0.1", free_port(), [f"127.0.0.1:{free_port()}"], MAX_BODY_BYTES)
     try:
-        assert_envelope(*call(dead.base, "/health"), 502, "SERVICE_UNAVAILABLE")
+        status, headers, body = call(dead.base, "/health")
+        assert_envelope(status, headers, body, 502, "SERVICE_UNAVAILABLE")
+        assert "Retry-After" not in headers
     finally:
         dead.stop()
+
+
+def instance_that_dies_with_the_request() -> tuple[socket.socket, threading.Thread]:
+    """A listening 'instance' that accepts each connection, reads the request and closes without an
+    answer: what nginx sees of an instance SIGKILLed mid-request."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def test_a_request_whose_instance_dies_before_answering_is_a_retryable_503(stack):
+    listener, thread = instance_that_dies_with_the_request()
+    front = Nginx("127.0.0.1", free_port(), [f"127.0.0.1:{listener.getsockname()[1]}"], MAX_BODY_BYTES)
+    try:
+        for path, body in (("/api/draft-groups", {"name": "x"}), ("/health", None)):
+            status, headers, answer = call(front.base, path, body, {"Idempotency-Key": "k-1"})
+            assert_envelope(status, headers, answer, 503, "SERVICE_UNAVAILABLE")
+            assert headers["Retry-After"] == "1"
+    finally:
+        front.stop()
+        listener.close()
+        thread.join(5)
 
 
 def test_the_service_s_own_errors_pass_through_nginx_untouched(stack):

@@ -12,13 +12,11 @@ from decimal import Decimal
 
 import psycopg
 
-RETRYABLE_STATUS = {409, 502, 503}  # 409 only for IDEMPOTENCY_KEY_IN_USE, 502 only nginx's, see below
-
 
 class Client:
     """One keep-alive connection. `send` retries a request under the same Idempotency-Key on timeouts,
-    dropped connections, 503s and 409 IDEMPOTENCY_KEY_IN_USE, as the scale integrations do; behind nginx
-    also on its 502 SERVICE_UNAVAILABLE (the instance died with the request: a dropped connection relayed)."""
+    dropped connections, 503s and 409 IDEMPOTENCY_KEY_IN_USE, as the scale integrations do (behind nginx,
+    a request whose instance died before answering is nginx's 503 SERVICE_UNAVAILABLE)."""
 
     def __init__(self, port: int, token: str | None = None, timeout: float = 20.0):
         self.port = port
@@ -68,8 +66,7 @@ class Client:
                 self.stats["replayed"] += 1
             code = data.get("error", {}).get("code")
             in_use = status == 409 and code == "IDEMPOTENCY_KEY_IN_USE"
-            gateway = status == 502 and code == "SERVICE_UNAVAILABLE"
-            if status == 503 or in_use or gateway:
+            if status == 503 or in_use:
                 self.stats["retried"] += 1
                 self.stats[f"{status} {code} {method} {path.split('/')[-1]}"] += 1
                 time.sleep(min(2.0, 0.05 * attempt))

@@ -1,11 +1,11 @@
 """Soak through two instances behind nginx (SPEC §11, issue 17): the soak's clients against the nginx front
 of `weighin serve --instances 2 --proxy`; at about a third of the run one instance's gunicorn master and
 workers are killed at once (SIGKILL to its process group) and the stack starts it again. Clients see
-503s, nginx's 502 for the requests that died with the instance, and dropped connections, and retry each
-under its Idempotency-Key to a settled answer; invariants hold in every snapshot and nothing is lost or
+only 503s (the service's, and nginx's for the requests that died with the instance) and dropped
+connections, and retry each under its Idempotency-Key to a settled answer; invariants hold in every snapshot and nothing is lost or
 doubled. Afterwards the login limit counts one client's attempts across both instances: 6, then 429.
 
-Runs max(SOAK_SECONDS, 20) s (`make soak`: SOAK_SECONDS=300, SOAK_CLIENTS=16)."""
+Runs max(SOAK_SECONDS, 60) s (`make soak`: SOAK_SECONDS=300, SOAK_CLIENTS=16)."""
 
 from __future__ import annotations
 
@@ -26,10 +26,7 @@ from .harness import login
 from .test_soak import CLIENTS, SECONDS, Soak, _final_checks, _write_report
 
 pytestmark = pytest.mark.server
-RUN_SECONDS = max(SECONDS, 20.0)
-# what a client may see on the way: answers the soak's operations expect (2xx and business 4xx), 503
-# (the database or a busy retry), nginx's 502 SERVICE_UNAVAILABLE (the instance died with the request)
-GATEWAY_OR_BUSY = {502, 503}
+RUN_SECONDS = max(SECONDS, 60.0)
 
 
 def process_group(stack: Stack, port: int) -> int:
@@ -93,12 +90,10 @@ def test_two_instance_soak_with_a_kill_and_restart_then_the_login_limit_spans_bo
     assert restarted.is_set(), stack.output()
     assert stack.output().count(f"instance on 127.0.0.1:{victim}: process group ") == 2
     assert faults["back_after_s"] < RUN_SECONDS * 2 / 3, "the restarted instance took no part in the run"
-    seen = {s for s in soak.stats if isinstance(s, int)}
-    assert {s for s in seen if s >= 500} <= GATEWAY_OR_BUSY, soak.stats
-    assert not [
-        s for s in soak.stats if isinstance(s, str) and s.startswith("502 ") and "UNAVAILABLE" not in s
-    ]
-    # every write retried (503, 502, dropped connection) settled under its key: none given up
+    # besides the answers the soak's operations expect (2xx, business 4xx), clients saw only 503s: the
+    # service's (a busy retry) and nginx's for the requests that died with the instance
+    assert {s for s in soak.stats if isinstance(s, int) and s >= 500} <= {503}, soak.stats
+    # every write retried (503, dropped connection) settled under its key: none given up
     assert soak.gave_up == []
     assert soak.approved and soak.groups
     _final_checks(soak, database_url, initial)
