@@ -98,7 +98,8 @@ class Unit:
 class Database:
     """One worker's two pools, both in autocommit: `pool` sessions run at READ COMMITTED (or the isolation
     a transaction names); `serial_pool` sessions default to SERIALIZABLE and prefer index scans, and take
-    all SERIALIZABLE work, so `write` needs no BEGIN or COMMIT."""
+    all SERIALIZABLE work, so `write` needs no BEGIN or COMMIT. A standby's (`writes=False`, the reports'
+    DATABASE_READ_URL) keeps its serializable pool empty."""
 
     def __init__(
         self,
@@ -111,6 +112,7 @@ class Database:
         max_attempts: int = MAX_ATTEMPTS,
         retry_seconds: float = RETRY_SECONDS,
         pooler: str = "none",
+        writes: bool = True,
     ):
         self.url = url
         self.sql = sql or Statements()
@@ -132,7 +134,9 @@ class Database:
         if self.pooled:  # PgBouncer refuses startup options (and a SET would not stay with a connection)
             options = serial_options = ""
         self.pool = self._pool(url, name, pool_size, options)
-        self.serial_pool = self._pool(url, f"{name}-serializable", pool_size, serial_options)
+        # a standby's (writes=False) opens no SERIALIZABLE session until one is asked for: it never is
+        serial_size = pool_size if writes else 0
+        self.serial_pool = self._pool(url, f"{name}-serializable", pool_size, serial_options, serial_size)
 
     # --- the three ways -------------------------------------------------------------------------------
 
@@ -225,10 +229,12 @@ class Database:
         self.pool.close()
         self.serial_pool.close()
 
-    def _pool(self, url: str, name: str, size: int, options: str) -> ConnectionPool:
+    def _pool(
+        self, url: str, name: str, size: int, options: str, min_size: int | None = None
+    ) -> ConnectionPool:
         return ConnectionPool(
             url,
-            min_size=size,
+            min_size=size if min_size is None else min_size,
             max_size=size,
             open=False,
             name=name,

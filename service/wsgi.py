@@ -24,6 +24,7 @@ replica = (
         statement_timeout_ms=config.statement_timeout_ms,
         name="weighin-replica",
         pooler=config.database_pooler,
+        writes=False,
     )
     if config.database_read_url
     else None

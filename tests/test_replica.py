@@ -72,7 +72,7 @@ def replica_url(standby, database_url):
 
 @pytest.fixture
 def replica(replica_url):
-    database = Database(replica_url, STATEMENTS, pool_size=2, name="weighin-replica")
+    database = Database(replica_url, STATEMENTS, pool_size=2, name="weighin-replica", writes=False)
     database.open(wait=True)
     yield database
     database.close()
@@ -166,6 +166,11 @@ def test_a_report_shows_what_the_standby_has_replayed_while_the_primary_has_more
     caught_up(database_url, replica_url)
     again = split_client.simulate_get("/api/reports/inventory", headers=as_admin)
     assert article["article_no"] in again.text
+
+
+def test_the_replica_opens_its_read_sessions_and_no_serializable_ones(replica):
+    assert replica.pool.get_stats()["pool_size"] == 2
+    assert replica.serial_pool.get_stats()["pool_size"] == 0
 
 
 def test_without_a_read_url_the_reports_are_served_by_the_primary(client, as_admin):
