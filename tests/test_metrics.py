@@ -146,7 +146,7 @@ def test_gunicorn_workers_add_up_in_a_directory_emptied_at_start_and_a_forwarded
         with urllib.request.urlopen(server.base + "/health", timeout=5) as reply:
             assert reply.status == 200
 
-    # sync workers take one request at a time, so concurrent clients reach both once both have booted
+    # concurrent clients reach both workers once both have booted
     deadline = time.monotonic() + 20
     with ThreadPoolExecutor(8) as pool:
         while len(_health_counts_by_file(directory)) < 2 and time.monotonic() < deadline:
