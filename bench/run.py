@@ -44,11 +44,11 @@ HISTORY = ROOT / "bench" / "history.json"
 DETAILS = ROOT / "bench" / "out" / "benchmarks-details.md"
 DOC = ROOT / "docs" / "benchmarks.md"
 
-# Chosen by `--sweep` (bench/results/sweep.json, docs/benchmarks.md "Configuration sweep"): 4 sync workers
-# (THREADS=1, one connection each) matched the best gthread throughput within the noise and were the only
-# configurations without 150-700 ms p99 outliers on reads; one argon2 hash at a time per worker also keeps
-# each worker's RSS far below what 4 threads hashing at once need (64 MiB per hash).
-WORKERS, THREADS, POOL = 4, 1, 1
+# The service's defaults (service/config.py), which README's Production section recommends: 2 gthread workers
+# of 2 threads, 2 connections each. Issue 18's sweep of gthread workers x threads (docs/performance.md):
+# the workers' CPU per request came out the same in every shape (approve 0.55-0.58 ms, get 0.39-0.42),
+# and 2 x 2 booked the most (approve 879/s, 0.60x pgbench, p99 18 ms) with list and get as fast as any.
+WORKERS, THREADS, POOL = 2, 2, 2
 
 # workload: (wrk Lua files, pgbench scripts with weights, pool of DRAFT groups per request)
 WORKLOADS = {
@@ -71,7 +71,7 @@ WORKLOADS = {
 }
 MAIN_ORDER = [workload for workload in report.ORDER if workload != "transfer"]
 # First guesses of requests per second, to size the approve pools; replaced by what each run measured.
-GUESS = {"service": 700.0, "pgbench": 1500.0}
+GUESS = {"service": 1000.0, "pgbench": 2000.0}
 
 
 def log(message: str) -> None:
@@ -486,7 +486,7 @@ def main_mode(args, cluster: Cluster, workdir: Path) -> dict:
             "workers": args.workers,
             "threads": args.threads,
             "pool": args.pool,
-            "worker_class": "gthread" if args.threads > 1 else "sync",
+            "worker_class": "gthread",  # gunicorn.conf.py: always, for keep-alive
         }
         result["settings"] = cluster.effective_settings
         result["seconds"] = args.seconds

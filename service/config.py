@@ -29,8 +29,8 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 5001
     web_concurrency: int = 2
-    threads: int = 4
-    db_pool_size: int = 4
+    threads: int = 2
+    db_pool_size: int = 2
     jwt_secret: str = field(default="", repr=False)
     access_token_minutes: int = 15
     refresh_token_days: int = 7
@@ -115,7 +115,7 @@ class Config:
                 )
 
         web_concurrency = integer("WEB_CONCURRENCY", 2, 1, 64)
-        threads = integer("THREADS", 4, 1, 64)
+        threads = integer("THREADS", 2, 1, 64)
         return cls(
             database_url=database_url,
             database_read_url=read_url,

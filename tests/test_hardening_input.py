@@ -386,7 +386,7 @@ def test_gunicorn_conf_takes_bind_and_worker_counts_from_the_validated_config(mo
         monkeypatch.setenv(name, value)
     settings = runpy.run_path(str(Path(PROJECT_ROOT) / "gunicorn.conf.py"))
     assert settings["bind"] == "127.0.0.1:5002"
-    assert (settings["workers"], settings["threads"], settings["worker_class"]) == (3, 4, "gthread")
+    assert (settings["workers"], settings["threads"], settings["worker_class"]) == (3, 2, "gthread")
     monkeypatch.setenv("THREADS", "lots")
     with pytest.raises(ValueError, match="THREADS must be a whole number"):
         runpy.run_path(str(Path(PROJECT_ROOT) / "gunicorn.conf.py"))
