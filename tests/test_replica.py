@@ -49,9 +49,11 @@ def on_standby(standby, database_url: str) -> str:
 
 
 def caught_up(primary_url: str, standby_url: str) -> None:
-    """Wait until the standby has replayed everything the primary has written so far."""
+    """Wait until the standby has replayed everything the primary has written so far. The insert position,
+    not pg_current_wal_lsn() (the write position): the test cluster commits with synchronous_commit=off,
+    so a commit's record can sit in the WAL buffers, past the write position, until the WAL writer wakes."""
     with psycopg.connect(primary_url, autocommit=True) as conn:
-        lsn = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        lsn = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     deadline = time.monotonic() + REPLAY_SECONDS
     with psycopg.connect(on_standby_postgres(standby_url), autocommit=True) as conn:
         while not conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
