@@ -4,13 +4,19 @@ usernames cannot look alike."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from falcon import testing
 
 from service import auth, migrations, usernames
 from service.app import create_app
 from service.db import Database
+from service.passwords import Passwords
 
 from .conftest import PASSWORDS, bearer, fresh_ip, login, make_config
 
@@ -278,3 +284,27 @@ def test_a_new_login_in_the_same_second_as_a_logout_works(client, accounts, cloc
     clock.advance(auth.CACHE_SECONDS + 0.001)
     assert _me(client, new["access_token"]).status_code == 200
     assert _me(client, old["access_token"]).status_code == 401
+
+
+def test_a_worker_hashes_one_password_at_a_time_so_its_memory_holds_one_argon2_block():
+    running, most = [0], [0]
+    guard = threading.Lock()
+
+    class Counting(PasswordHasher):
+        def verify(self, hash, password):
+            with guard:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.02)  # long enough for the other threads to arrive
+            try:
+                return super().verify(hash, password)
+            finally:
+                with guard:
+                    running[0] -= 1
+
+    checker = Passwords(Counting(time_cost=1, memory_cost=16, parallelism=1))
+    stored = checker.hash("correct horse battery")
+    with ThreadPoolExecutor(4) as pool:
+        verdicts = list(pool.map(lambda p: checker.verify(stored, p), ["correct horse battery", "wrong"] * 4))
+    assert verdicts == [True, False] * 4
+    assert most[0] == 1
