@@ -391,7 +391,17 @@ def render_details(main: dict, sweeps: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-HISTORY_FIGURES = ("approve", "approve p99", "approve-recent", "approve-recent p99", "list", "get", "every")
+HISTORY_FIGURES = (
+    "workers'",
+    "approve",
+    "approve p99",
+    "approve-recent",
+    "create",
+    "mixed",
+    "list",
+    "get",
+    "every",
+)
 
 
 def history_row(result: dict) -> dict:
@@ -416,18 +426,21 @@ def history_section(history: list[dict]) -> list[str]:
         "## History",
         "",
         "The acceptance figures of `make bench` runs (bench/history.json), each from its own run on a",
-        "shared machine; compare within a run, not across machines.",
+        "shared machine; compare within a run, not across machines. Runs before issue 18 (cf392be) set",
+        "approve-recent against pgbench approve and did not record the workers' CPU, create or mixed.",
         "",
     ]
-    rows = [[f"`{h['commit']}`", h["started"], *(h[k] for k in HISTORY_FIGURES)] for h in history]
+    rows = [[f"`{h['commit']}`", h["started"], *(h.get(k, "–") for k in HISTORY_FIGURES)] for h in history]
     return out + table(
         [
             "commit",
             "started (UTC)",
+            "workers' CPU per approval",
             "approve / pg",
             "approve p99 (svc vs pg)",
-            "recent / pg approve",
-            "recent p99 (svc vs pg)",
+            "recent / pg",
+            "create / pg",
+            "mixed / pg",
             "list / ceiling",
             "get / ceiling",
             "worker RSS",
