@@ -248,7 +248,7 @@ class Bench:
             # a wrk thread (or pgbench client) that ran ahead of the others laps the pool before the total
             # reaches its size, and its requests find decided groups (409, or not_draft for pgbench),
             # cheap answers that would count as approvals: fewer approved than attempted is exhausted too
-            lapped = approvals is not None and approvals < 0.99 * attempts
+            lapped = approvals is not None and approvals < 0.998 * attempts  # at 1%, 53 of 5,834 slipped by
             exhausted = attempts >= 0.97 * pool[1] or lapped
             result["pool"] = {"size": pool[1], "approved": approvals, "exhausted": exhausted}
         return result
