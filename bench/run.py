@@ -31,6 +31,7 @@ import psycopg
 
 from service import migrations
 from service.cli import create_user
+from service.config import Config
 from service.embedded import find_bindir
 from service.pooler import LocalPgBouncer
 from service.statements import Statements
@@ -44,11 +45,11 @@ HISTORY = ROOT / "bench" / "history.json"
 DETAILS = ROOT / "bench" / "out" / "benchmarks-details.md"
 DOC = ROOT / "docs" / "benchmarks.md"
 
-# The service's defaults (service/config.py), which README's Production section recommends: 2 gthread workers
-# of 2 threads, 2 connections each. Issue 18's sweep of gthread workers x threads (docs/performance.md):
-# the workers' CPU per request came out the same in every shape (approve 0.55-0.58 ms, get 0.39-0.42),
-# and 2 x 2 booked the most (approve 879/s, 0.60x pgbench, p99 18 ms) with list and get as fast as any.
-WORKERS, THREADS, POOL = 2, 2, 2
+# The service's defaults, which README's Production section recommends (2 gthread workers of 2 threads,
+# 2 connections each). Issue 18's sweep of gthread workers x threads (docs/performance.md): the workers'
+# CPU per request came out the same in every shape (approve 0.55-0.58 ms, get 0.39-0.42), and 2 x 2
+# booked the most (approve 879/s, 0.60x pgbench, p99 18 ms) with list and get as fast as any.
+WORKERS, THREADS, POOL = Config.web_concurrency, Config.threads, Config.db_pool_size
 
 # workload: (wrk Lua files, pgbench scripts with weights, pool of DRAFT groups per request)
 WORKLOADS = {
@@ -248,7 +249,7 @@ class Bench:
             # a wrk thread (or pgbench client) that ran ahead of the others laps the pool before the total
             # reaches its size, and its requests find decided groups (409, or not_draft for pgbench),
             # cheap answers that would count as approvals: fewer approved than attempted is exhausted too
-            lapped = approvals is not None and approvals < 0.998 * attempts  # at 1%, 53 of 5,834 slipped by
+            lapped = approvals < 0.998 * attempts  # at 1%, 53 of 5,834 slipped by
             exhausted = attempts >= 0.97 * pool[1] or lapped
             result["pool"] = {"size": pool[1], "approved": approvals, "exhausted": exhausted}
         return result

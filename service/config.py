@@ -114,8 +114,8 @@ class Config:
                     f"CORS_ORIGINS has an invalid origin: {origin!r} (scheme://host[:port], null, or * alone)"
                 )
 
-        web_concurrency = integer("WEB_CONCURRENCY", 2, 1, 64)
-        threads = integer("THREADS", 2, 1, 64)
+        web_concurrency = integer("WEB_CONCURRENCY", cls.web_concurrency, 1, 64)
+        threads = integer("THREADS", cls.threads, 1, 64)
         return cls(
             database_url=database_url,
             database_read_url=read_url,

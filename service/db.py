@@ -133,10 +133,11 @@ class Database:
         serial_options = f"{options} -c default_transaction_isolation=serializable -c enable_seqscan=off"
         if self.pooled:  # PgBouncer refuses startup options (and a SET would not stay with a connection)
             options = serial_options = ""
-        self.pool = self._pool(url, name, pool_size, options)
+        self.pool = self._pool(url, name, pool_size, options, pool_size)
         # a standby's (writes=False) opens no SERIALIZABLE session until one is asked for: it never is
-        serial_size = pool_size if writes else 0
-        self.serial_pool = self._pool(url, f"{name}-serializable", pool_size, serial_options, serial_size)
+        self.serial_pool = self._pool(
+            url, f"{name}-serializable", pool_size, serial_options, pool_size if writes else 0
+        )
 
     # --- the three ways -------------------------------------------------------------------------------
 
@@ -229,12 +230,10 @@ class Database:
         self.pool.close()
         self.serial_pool.close()
 
-    def _pool(
-        self, url: str, name: str, size: int, options: str, min_size: int | None = None
-    ) -> ConnectionPool:
+    def _pool(self, url: str, name: str, size: int, options: str, min_size: int) -> ConnectionPool:
         return ConnectionPool(
             url,
-            min_size=size if min_size is None else min_size,
+            min_size=min_size,
             max_size=size,
             open=False,
             name=name,
