@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from .errors import Busy
@@ -56,25 +56,16 @@ MAX_ATTEMPTS = 40
 RETRY_SECONDS = 5.0  # no write keeps retrying past this, whatever attempts remain
 
 
-def _result(cursor: psycopg.Cursor, statement: Statement) -> Any:
-    """A statement's result in the shape its name declares (service/statements.py)."""
-    if statement.shape == "rows":
-        return cursor.fetchall()
-    if statement.shape == "row":
-        return cursor.fetchone()
-    return None
-
-
 def _run_one(conn: Session, statement: Statement, params: Params, answer: bool, row_factory) -> Any:
     cursor = conn.answer_cursor(row_factory) if answer else conn.rows_cursor
-    return _result(cursor.execute(statement, params), statement)
+    return statement.result(cursor.execute(statement, params))
 
 
 def _run_steps(conn: Session, statements: list[tuple[Statement, Params]]) -> list:
     """Several statements on a pipelined connection; their results once all have been sent."""
     with conn.pipeline():
         cursors = [conn.execute(statement, params) for statement, params in statements]
-    return [_result(cursor, statement) for cursor, (statement, _) in zip(cursors, statements, strict=True)]
+    return [statement.result(cursor) for cursor, (statement, _) in zip(cursors, statements, strict=True)]
 
 
 class Unit:
@@ -85,11 +76,11 @@ class Unit:
         self.conn = conn
         self.sql = sql
 
-    def query(self, name: str, params: Params = None, *, answer: bool = False, row_factory=dict_row):
+    def query(self, name: str, params: Params = None, *, answer: bool = False, row_factory=tuple_row):
         return _run_one(self.conn, self.sql[name], params, answer, row_factory)
 
     def write(self, name: str, params: Params = None):
-        return _run_one(self.conn, self.sql[name], params, False, dict_row)
+        return _run_one(self.conn, self.sql[name], params, False, tuple_row)
 
     def transaction(self, *steps: Step, isolation: IsolationLevel = READ_COMMITTED, retry_on=()) -> list:
         return _run_steps(self.conn, [(self.sql[name], params) for name, params in steps])
@@ -141,9 +132,10 @@ class Database:
 
     # --- the three ways -------------------------------------------------------------------------------
 
-    def query(self, name: str, params: Params = None, *, answer: bool = False, row_factory=dict_row):
-        """One statement in autocommit. `answer=True`: its rows go into a JSON answer as they are
-        (numerics arrive as raw JSON digits, no arithmetic on them in Python), made by `row_factory`."""
+    def query(self, name: str, params: Params = None, *, answer: bool = False, row_factory=tuple_row):
+        """One statement in autocommit, its rows as dicts (or made by another psycopg `row_factory`).
+        `answer=True`: its rows go into a JSON answer as they are (numerics arrive as raw JSON digits, no
+        arithmetic on them in Python)."""
         statement = self.sql[name]
         with self._borrow() as conn:
             return _run_one(conn, statement, params, answer, row_factory)
@@ -156,11 +148,11 @@ class Database:
         def once():
             with self._borrow(SERIALIZABLE) as conn:
                 if not self.pooled:
-                    return _run_one(conn, statement, params, False, dict_row)
+                    return _run_one(conn, statement, params, False, tuple_row)
                 with conn.pipeline(), conn.transaction():
                     self._serial_plan(conn, SERIALIZABLE)
                     cursor = conn.execute(statement, params)
-                return _result(cursor, statement)
+                return statement.result(cursor)
 
         return self._retried(once, RETRYABLE)
 
@@ -178,7 +170,7 @@ class Database:
             with self._borrow(isolation) as conn, conn.pipeline(), conn.transaction():
                 self._serial_plan(conn, isolation)
                 cursors = [conn.execute(statement, params) for statement, params in statements]
-            return [_result(c, statement) for c, (statement, _) in zip(cursors, statements, strict=True)]
+            return [statement.result(c) for c, (statement, _) in zip(cursors, statements, strict=True)]
 
         return self._retried(once, retry_on)
 
@@ -244,7 +236,7 @@ class Database:
             connection_class=Session,
             kwargs={
                 "autocommit": True,
-                "row_factory": dict_row,
+                "row_factory": tuple_row,  # rows become dicts in Statement.result
                 "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                 **({"options": options} if options else {}),
                 **({"prepare_threshold": None} if self.pooled else {}),

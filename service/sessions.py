@@ -8,7 +8,7 @@ import functools
 import msgspec
 import psycopg
 from psycopg.adapt import Loader
-from psycopg.rows import RowFactory, dict_row
+from psycopg.rows import RowFactory, tuple_row
 
 
 class NumericAsJson(Loader):
@@ -25,13 +25,13 @@ class Session(psycopg.Connection):
 
     @functools.cached_property
     def rows_cursor(self) -> psycopg.Cursor:
-        return self.cursor()
+        return self.cursor(row_factory=tuple_row)
 
     @functools.cached_property
     def _answer_cursors(self) -> dict[RowFactory, psycopg.Cursor]:
         return {}
 
-    def answer_cursor(self, row_factory: RowFactory = dict_row) -> psycopg.Cursor:
+    def answer_cursor(self, row_factory: RowFactory = tuple_row) -> psycopg.Cursor:
         """The kept cursor for rows that go into a JSON answer as they are (numerics as raw JSON)."""
         cursor = self._answer_cursors.get(row_factory)
         if cursor is None:
