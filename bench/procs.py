@@ -205,6 +205,9 @@ class Service:
         self.process = subprocess.Popen(
             [str(weighin), "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=self._stderr, cwd=ROOT
         )
+        return self._await_healthy()
+
+    def _await_healthy(self) -> Service:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
