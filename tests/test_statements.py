@@ -46,6 +46,24 @@ def test_the_loader_refuses_a_name_defined_twice(tmp_path):
         Statements(tmp_path)
 
 
+def test_rows_come_as_dicts_by_column_name_with_the_names_read_once_per_statement(tmp_path, database_url):
+    (tmp_path / "a.sql").write_text(
+        "-- name: pair\nSELECT n AS id, n * 2 AS twice FROM generate_series(1, %(n)s) n\n"
+    )
+    pair = Statements(tmp_path)["pair"]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        cursor = conn.cursor(row_factory=psycopg.rows.tuple_row)
+        assert pair.columns is None
+        assert pair.result(cursor.execute(pair, {"n": 2})) == [{"id": 1, "twice": 2}, {"id": 2, "twice": 4}]
+        names = pair.columns
+        assert names == ("id", "twice")
+        assert pair.result(cursor.execute(pair, {"n": 1})) == [{"id": 1, "twice": 2}]
+        assert pair.columns is names  # kept, not read again
+        # a cursor with a row factory of its own (the group lists' summary_row) makes its rows itself
+        own = conn.cursor(row_factory=psycopg.rows.namedtuple_row)
+        assert pair.result(own.execute(pair, {"n": 1}))[0].twice == 2
+
+
 # --- pending_groups kept by triggers, and its drift ------------------------------------------------------
 
 
