@@ -77,6 +77,11 @@ def _seed_history(url, groups=20_000, lines_per_group=5):
         return conn.execute("SELECT max(id) FROM draft_groups WHERE status = 'DRAFT'").fetchone()[0]
 
 
+def _plan(conn, statement, params):
+    explained = conn.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchone()[0]
+    return (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+
+
 def _plan_nodes(plan):
     yield plan
     for child in plan.get("Plans", []):
@@ -88,12 +93,12 @@ def test_approval_plan_uses_index_scans_on_100k_drafts(database_url):
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM weigh_in_drafts").fetchone()[0] >= 100_000
         user_id = conn.execute("SELECT id FROM users WHERE username = 'history'").fetchone()[0]
-        explained = conn.execute(
-            "EXPLAIN (FORMAT JSON) " + Statements().approve_group,
+        plan = _plan(
+            conn,
+            Statements().approve_group,
             {"group_id": group_id, "draft_id": None, "actor_id": user_id, "note": None},
-        ).fetchone()[0]
+        )
         conn.rollback()
-    plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
     scans = [(n["Node Type"], n.get("Relation Name")) for n in _plan_nodes(plan) if "Relation Name" in n]
     assert [s for s in scans if s[0] == "Seq Scan" and s[1] in BIG_TABLES] == []
     assert {"weigh_in_drafts", "draft_groups", "stock", "surplus"} <= {rel for _, rel in scans}
@@ -156,12 +161,9 @@ def test_the_draft_list_keeps_its_generic_plan(database_url):
 
 
 def test_a_groups_lines_find_their_articles_by_key_when_analyze_misjudges_the_lines_per_group(database_url):
-    # A group's lines are written together and sit together on the heap. Once weigh_in_drafts has more
-    # pages than ANALYZE samples (300 x the statistics target), its sample holds neighbouring lines of
-    # one group and it takes groups to be few and large: at 5M lines it counted 171k groups for 1M, and
-    # the approval and the group's detail then read all 2,000 articles (a merge or hash join) instead of
-    # the 5 they need. A statistics target of 1 samples 300 pages, so 100k lines show the same here
-    # (it counts 1.4k-3k groups of the 20k).
+    # Migration 0013 says why: once weigh_in_drafts has more pages than ANALYZE samples (300 x the
+    # statistics target), a group's neighbouring lines make it count too few groups. A target of 1
+    # samples 300 pages, so 100k lines show it here (1.4k-3k groups counted of the 20k).
     group_id = _seed_history(database_url)
     sql = Statements()
     with psycopg.connect(database_url) as conn:
@@ -173,12 +175,9 @@ def test_a_groups_lines_find_their_articles_by_key_when_analyze_misjudges_the_li
             (sql.approve_group, {**found, "actor_id": user_id, "note": None}),
             (sql.group_detail, {**found, "viewer_id": user_id, "viewer_is_admin": True}),
         ):
-            explained = conn.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchone()[0]
-            plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+            nodes = _plan_nodes(_plan(conn, statement, params))
             reads = [
-                (n["Node Type"], n.get("Index Cond"))
-                for n in _plan_nodes(plan)
-                if n.get("Relation Name") == "articles"
+                (n["Node Type"], n.get("Index Cond")) for n in nodes if n.get("Relation Name") == "articles"
             ]
             assert reads == [("Index Scan", "(id = d.article_id)")], reads
         conn.rollback()
